@@ -1,0 +1,1 @@
+"""Klaxon's domain: alerts, recipients, messages, update webhooks, flows and sources."""
