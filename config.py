@@ -206,7 +206,8 @@ def load_settings(env=None, **overrides):
         try:
             parse_smtp_url(smtp_url)
         except ValueError as exc:
-            raise ConfigError(f"KLAXON_SMTP_URL: {exc}") from None
+            message = str(exc).replace(" in KLAXON_SMTP_URL", "")
+            raise ConfigError(f"KLAXON_SMTP_URL: {message}") from None
     host_for_url = "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
     settings = Settings(
         data_dir=data_dir,

@@ -1,0 +1,107 @@
+"""Apprise devices: any Apprise URL (Slack, Teams, Discord, Telegram, ntfy, Pushover, Matrix, …).
+
+Apprise URLs usually hold tokens. Klaxon never logs them, and a filter on Apprise's own logger
+drops its debug lines (which print whole URLs) and masks URLs in the lines it keeps.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from contextlib import contextmanager
+
+import apprise
+
+from ..messages import Message, apprise_body
+from . import TransportError
+
+NOTIFY_TYPES = {"HIGH": apprise.NotifyType.FAILURE, "MEDIUM": apprise.NotifyType.WARNING,
+                "LOW": apprise.NotifyType.INFO}
+_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://[^\s'\"<>]+")
+
+
+class _HideAppriseUrls(logging.Filter):
+    """Keeps device URLs out of the ``apprise`` logger's records."""
+
+    def __init__(self):
+        super().__init__()
+        self.lock = threading.Lock()
+        self.targets: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.INFO:
+            return False
+        record.msg, record.args = self.redact(record.getMessage()), None
+        return True
+
+    def redact(self, text: str) -> str:
+        """Mask every URL, and any device URL being handled, in ``text``."""
+        with self.lock:
+            targets = list(self.targets)
+        for target in targets:
+            text = text.replace(target, "****")
+        return _URL.sub(lambda m: m.group(1) + "://****", text)
+
+    @contextmanager
+    def hiding(self, target: str):
+        """While the block runs, mask ``target`` even where Apprise logs it without a scheme."""
+        with self.lock:
+            self.targets.append(target)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.targets.remove(target)
+
+
+_filter = _HideAppriseUrls()
+
+
+def _install_filter() -> None:
+    logger = logging.getLogger("apprise")
+    if _filter not in logger.filters:
+        logger.addFilter(_filter)
+
+
+def _loaded(target: str) -> apprise.Apprise | None:
+    _install_filter()
+    client = apprise.Apprise(asset=apprise.AppriseAsset(secure_logging=True))
+    with _filter.hiding(target):
+        return client if client.add(target) else None
+
+
+def apprise_understands(target: str) -> bool:
+    """True when Apprise can build a notification service from ``target``."""
+    return _loaded(target) is not None
+
+
+def _failure_reason(result) -> str:
+    # Apprise 2.x returns a result with its warnings; 1.x returns a plain bool.
+    status = getattr(getattr(result, "status", None), "name", None)
+    lines = [entry.message for service in getattr(result, "results", ()) for attempt in service
+             for entry in attempt.logs if entry.level in ("WARNING", "ERROR")]
+    reason = lines[-1] if lines else (status or "notification failed").lower()
+    return _filter.redact(" ".join(reason.split()))[:300]
+
+
+class AppriseTransport:
+    """Notifies apprise devices through the Apprise library."""
+
+    @classmethod
+    def from_settings(cls, settings, **kwargs):
+        """Build from Klaxon's settings (Apprise needs none)."""
+        return cls(**kwargs)
+
+    def send(self, target: str, msg: Message) -> str:
+        """Notify the Apprise URL ``target``; return a short note or raise TransportError."""
+        client = _loaded(target)
+        if client is None:
+            raise TransportError("apprise: URL not understood", permanent=True)
+        service = client[0].service_name
+        title, body = apprise_body(msg)
+        with _filter.hiding(target):
+            result = client.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT,
+                                   notify_type=NOTIFY_TYPES.get(msg.priority, apprise.NotifyType.WARNING))
+        if not result:
+            raise TransportError(f"apprise: {service}: {_failure_reason(result)}")
+        return f"{service}: sent"
