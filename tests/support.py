@@ -1,38 +1,13 @@
-"""Real parts for tests: an HTTP receiver, an SMTP server and a `klaxon serve` on 127.0.0.1."""
+"""Real parts for tests: an HTTP receiver and an SMTP server on 127.0.0.1 (and `klaxon serve` from bench.harness)."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import requests
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
-    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+from bench.harness import ROOT, LiveKlaxon, free_port, wait_until  # noqa: F401  (re-exported for tests)
 
 
 class Receiver:
@@ -138,62 +113,3 @@ class SmtpServer:
 
     def __exit__(self, *exc):
         self.controller.stop()
-
-
-class LiveKlaxon:
-    """A real `klaxon serve` in its own process group, on a free port, with a temp data dir."""
-
-    def __init__(self, data_dir: Path, env: dict | None = None, workers: int = 2):
-        self.port = free_port()
-        self.data_dir = data_dir
-        self.env = dict(os.environ)
-        self.env.update({"KLAXON_DATA_DIR": str(data_dir), "KLAXON_BIND": f"127.0.0.1:{self.port}",
-                         "KLAXON_WORKERS": str(workers), "KLAXON_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8",
-                         "KLAXON_SWEEP_INTERVAL": "0.5", "KLAXON_LOG_LEVEL": "INFO"})
-        self.env.update(env or {})
-        self.log_path = data_dir / "serve.log"
-        self.proc = None
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def cli(self, *args) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "cli", *args], env=self.env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=60)
-
-    def start(self, timeout=60.0):
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "cli", "serve"], env=self.env, cwd=ROOT,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-        def up():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"klaxon serve exited {self.proc.returncode}: {self.log_text()[-2000:]}")
-            try:
-                return requests.get(self.url + "/readyz", timeout=1).status_code == 200
-            except requests.RequestException:
-                return False
-        wait_until(up, timeout, interval=0.2, message="klaxon serve /readyz")
-        return self
-
-    def log_text(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self, timeout=30.0):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self.proc:
-            self.log.close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()

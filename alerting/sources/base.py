@@ -1,0 +1,79 @@
+"""What every source parser returns (AlertChange), the error it raises (SourceError), and shared checks."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ACTIONS = ("trigger", "acknowledge", "resolve")
+PRIORITIES = ("HIGH", "MEDIUM", "LOW")
+_MISSING = object()
+
+
+@dataclass
+class AlertChange:
+    """One thing an inbound payload asks for: open an alert, or acknowledge/resolve the one with ``dedup_key``.
+
+    ``None`` means "not given": the caller falls back to the configuration (subject to its name,
+    priority to its default, recipients and response options to its own).
+    """
+    action: str
+    dedup_key: str | None = None
+    subject: str | None = None
+    message: str | None = None
+    priority: str | None = None
+    properties: dict = field(default_factory=dict)
+    recipients: list | None = None
+    response_options: list | None = None
+    expiration_minutes: int | None = None
+    raw_status: str | None = None
+
+    def to_json(self) -> dict:
+        """The change in Klaxon's camelCase JSON form (dashboard preview)."""
+        return {"action": self.action, "dedupKey": self.dedup_key, "subject": self.subject,
+                "message": self.message, "priority": self.priority, "properties": self.properties,
+                "recipients": self.recipients, "responseOptions": self.response_options,
+                "expirationInMinutes": self.expiration_minutes, "rawStatus": self.raw_status}
+
+
+class SourceError(ValueError):
+    """A payload field has the wrong type or value; ``field`` is its dotted path, ``message`` names it."""
+
+    def __init__(self, field: str, message: str):
+        text = message if message.startswith(field) else f"{field} {message}"
+        super().__init__(text)
+        self.field = field
+        self.message = text
+
+
+def expect_object(value, field: str, default=_MISSING) -> dict:
+    """``value`` if it is a JSON object; ``default`` when it is absent (null) and a default is given."""
+    if value is None and default is not _MISSING:
+        return default
+    if not isinstance(value, dict):
+        raise SourceError(field, "must be a JSON object")
+    return value
+
+
+def optional_text(value, field: str, max_len: int | None = None, strip: bool = True) -> str | None:
+    """A string or nothing: null and "" (after stripping) are None; any other type is an error."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise SourceError(field, "must be a string")
+    if strip:
+        value = value.strip()
+    if max_len is not None and len(value) > max_len:
+        raise SourceError(field, f"must be at most {max_len} characters")
+    return value or None
+
+
+def required_text(value, field: str, max_len: int | None = None) -> str:
+    """A non-empty string."""
+    text = optional_text(value, field, max_len)
+    if text is None:
+        raise SourceError(field, "is required" if value is None else "must not be empty")
+    return text
+
+
+def put_property(properties: dict, key: str, value, prefix: str) -> None:
+    """Add ``key`` unless an earlier source of properties took the name; then add ``prefix.key``."""
+    properties[key if key not in properties else f"{prefix}.{key}"] = value
