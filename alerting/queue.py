@@ -71,11 +71,44 @@ def enqueue_after_commit(queue_name: str, func: str, *args, job_id: str | None =
     pending.append((queue_name, func, args, job_id, delay))
 
 
+def ring_after_commit(bell: str, queue_name: str, func: str) -> None:
+    """After commit, make sure one job ``func`` is pending to drain all work of kind ``bell``.
+
+    Many commits share one job: only the first sets the bell's flag and queues; the job clears
+    the flag (``answer``) before it reads what is due, so nothing committed later is missed.
+    """
+    from extensions import db
+
+    db.session.info.setdefault("klaxon_after_commit", []).append(("bell", bell, queue_name, func))
+
+
+def answer(bell: str) -> None:
+    """Called by the draining job before it reads the work, so later commits ring again."""
+    try:
+        redis_conn().delete(f"klaxon:bell:{bell}")
+    except (RedisError, OSError):
+        pass
+
+
+def _ring(bell, queue_name, func):
+    try:
+        first = redis_conn().set(f"klaxon:bell:{bell}", "1", nx=True, ex=30)
+    except (RedisError, OSError) as exc:
+        log.warning("could not ring %s (%s); the sweeper will pick the work up", bell, type(exc).__name__)
+        return
+    if first and not enqueue_now(queue_name, func):
+        answer(bell)
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session):
     pending = session.info.pop("klaxon_after_commit", None)
-    for queue_name, func, args, job_id, delay in pending or ():
-        enqueue_now(queue_name, func, *args, job_id=job_id, delay=delay)
+    for item in pending or ():
+        if item[0] == "bell":
+            _ring(*item[1:])
+        else:
+            queue_name, func, args, job_id, delay = item
+            enqueue_now(queue_name, func, *args, job_id=job_id, delay=delay)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -102,8 +102,7 @@ class BareFlask:
         if web_workers:
             env["KLAXON_WEB_WORKERS"] = str(web_workers)
         args = gunicorn_args(load_settings(env=env))
-        self.args = [a for a in args[:-1] if a != "-"] + ["bench.bare_app:create_app()"]
-        self.args = [a for i, a in enumerate(self.args) if a != "--access-logfile"]
+        self.args = args[:-1] + ["bench.bare_app:create_app()"]  # same gunicorn settings, access log included
         self.proc = None
 
     @property

@@ -14,6 +14,7 @@ from alerting.alerts import apply_change
 from alerting.metrics import ALERTS_RECEIVED
 from alerting.ratelimit import over_limit
 from alerting.sources import SourceError, parse
+from alerting.sources.pagerduty import pagerduty_error_body, pagerduty_success_body, with_dedup_key
 from extensions import db
 from models import Configuration
 
@@ -27,12 +28,11 @@ class Reject(Exception):
     def __init__(self, code, message, headers=None, field=None):
         super().__init__(message)
         self.code, self.message, self.headers, self.field = code, message, headers or {}, field
+        self.template = None  # set once the configuration is known: its errors take the source's style
 
 
 def error_response(template: str | None, err: Reject):
     if template == "pagerduty" and err.code == 400:
-        from alerting.sources.pagerduty import pagerduty_error_body
-
         body = pagerduty_error_body(err.message)
     else:
         body = {"code": err.code, "reason": REASONS[err.code], "message": err.message}
@@ -92,24 +92,52 @@ def check_key(cfg: Configuration, key: str | None) -> None:
 
 @bp.post("/api/integration/1/functions/<config_uuid>/triggers")
 def trigger(config_uuid):
+    return receive(lambda: locate(config_uuid))
+
+
+def locate(config_uuid: str) -> tuple[Configuration, object]:
+    """The configuration named in the URL, once the presented key is checked, and the body."""
+    cfg = load_configuration(config_uuid)
+    try:
+        return cfg, opened_body(cfg)
+    except Reject as err:
+        err.template = cfg.template
+        raise
+
+
+def opened_body(cfg: Configuration):
+    """The body, once the key presented for ``cfg`` is checked."""
+    limit = current_app.config["KLAXON"].max_payload_bytes
+    key = presented_key(cfg.template)
+    if key is None and cfg.template == "pagerduty":  # PagerDuty senders put the key in the body
+        payload = read_json(limit)
+        check_key(cfg, routing_key(payload))
+        return payload
+    check_key(cfg, key)
+    return read_json(limit)
+
+
+def routing_key(payload) -> str | None:
+    """The ``routing_key`` of a PagerDuty Events v2 body, when it is a string."""
+    key = payload.get("routing_key") if isinstance(payload, dict) else None
+    return key if isinstance(key, str) else None
+
+
+def receive(find, template: str | None = None):
+    """The integration URL's path after routing: ``find()`` returns (configuration, body) or raises
+    Reject; the rest (enabled, parse, rate limit, apply) is the same for every way in.
+    ``template`` styles the errors raised before a configuration is known."""
     cfg = None
     try:
-        cfg = load_configuration(config_uuid)
-        settings = current_app.config["KLAXON"]
-        key, payload = presented_key(cfg.template), None
-        if key is None and cfg.template == "pagerduty":  # PagerDuty senders put the key in the body
-            payload = read_json(settings.max_payload_bytes)
-            key = payload.get("routing_key") if isinstance(payload, dict) else None
-            key = key if isinstance(key, str) else None
-        check_key(cfg, key)
-        if payload is None:
-            payload = read_json(settings.max_payload_bytes)
+        cfg, payload = find()
         if not cfg.enabled:
             raise Reject(409, "This configuration is disabled; enable it in the dashboard to accept alerts.")
         try:
             changes = parse(cfg.template, payload, cfg.custom_mapping)
         except SourceError as exc:
             raise Reject(400, str(exc), field=exc.field) from None
+        if cfg.template == "pagerduty":
+            changes = [with_dedup_key(change) for change in changes]
         wait = over_limit(cfg, len(changes))
         if wait:
             raise Reject(429, f"Over this configuration's limit of {cfg.rate_limit_per_minute} alerts per "
@@ -118,7 +146,7 @@ def trigger(config_uuid):
     except Reject as err:
         db.session.rollback()
         ALERTS_RECEIVED.labels(configuration=cfg.uuid if cfg else "unknown", outcome="rejected").inc()
-        return error_response(cfg.template if cfg else None, err)
+        return error_response(cfg.template if cfg else err.template or template, err)
     except (OperationalError, DBAPIError) as exc:
         db.session.rollback()
         log.error("database unavailable while accepting an alert: %s", type(exc).__name__)
@@ -130,16 +158,14 @@ def accept(cfg: Configuration, changes: list):
     """Apply every change in one transaction; the 202 goes out only after the commit."""
     request_id = str(uuidlib.uuid4())
     outcomes = [apply_change(cfg, change, request_id) for change in changes]
+    bodies = [outcome_json(request_id, o) for o in outcomes]  # built before commit: no reload after it
+    config_uuid, template = cfg.uuid, cfg.template
     db.session.commit()
     for outcome in outcomes:
-        ALERTS_RECEIVED.labels(configuration=cfg.uuid, outcome=outcome.action).inc()
-    if cfg.template == "pagerduty":
-        from alerting.sources.pagerduty import pagerduty_success_body
-
-        alert = outcomes[0].alert if outcomes else None
-        return jsonify(pagerduty_success_body(alert.dedup_key if alert else changes[0].dedup_key)), 202
-    bodies = [outcome_json(request_id, o) for o in outcomes]
-    if cfg.template == "webhook" or len(bodies) == 1:
+        ALERTS_RECEIVED.labels(configuration=config_uuid, outcome=outcome.action).inc()
+    if template == "pagerduty":
+        return jsonify(pagerduty_success_body(changes[0].dedup_key)), 202
+    if template == "webhook" or len(bodies) == 1:
         return jsonify(bodies[0] if bodies else {"requestId": request_id}), 202
     return jsonify({"requestId": request_id, "alerts": bodies}), 202
 
