@@ -1,0 +1,129 @@
+"""Starting flows: the events listener that writes a FlowRun for each matching flow (SPEC §5).
+
+The run row is written in the transaction of the change that caused it and its job is queued
+after commit, so a flow runs at least once per event and never inside the web request. Each
+run carries the depth of the event that started it: events caused by a flow's own steps (and
+everything that later happens to an alert a flow created) are one level deeper, so flows that
+feed each other stop after a few levels instead of looping forever.
+"""
+from __future__ import annotations
+
+from extensions import db
+from models import Alert, Configuration, Flow, FlowRun, TimelineEntry, utcnow
+
+from .engine import DEPTH_KEY, queue_run
+from .steps import MAX_DEPTH
+
+
+def matches(trigger: dict, kind: str, data: dict) -> bool:
+    """Does a flow's trigger fire on this event? (``response`` and ``status`` compare in any case.)"""
+    if (trigger or {}).get("type") != kind:
+        return False
+    if trigger.get("response"):
+        response = data.get("response")
+        text = getattr(response, "response", response) or ""
+        if text.strip().lower() != trigger["response"].strip().lower():
+            return False
+    if trigger.get("status") and str(data.get("status") or "").upper() != trigger["status"].upper():
+        return False
+    return True
+
+
+def describe(kind: str, data: dict) -> dict:
+    """The event as JSON: the ``trigger`` templates see and the run keeps."""
+    if kind == "notification.delivery":
+        note = data["notification"]
+        return {"type": kind, "recipient": note.recipient, "device": note.device_name, "deviceId": note.device_id,
+                "deliveryStatus": "Delivered" if data.get("delivered") else "Failed", "message": data.get("message")}
+    if kind == "alert.response":
+        response = data["response"]
+        return {"type": kind, "recipient": data.get("recipient") or response.recipient,
+                "device": data.get("device"), "response": response.response, "action": response.action,
+                "annotation": data.get("annotation")}
+    if kind == "alert.status":
+        return {"type": kind, "status": data.get("status"), "username": data.get("username")}
+    return {"type": kind, "username": data.get("username")}
+
+
+def carried_depth(alert: Alert) -> int:
+    """How many flows deep the alert was made: 0 unless a flow's create_alert step made it."""
+    for (detail,) in db.session.query(TimelineEntry.detail).filter_by(alert_id=alert.id, type="FLOW_RUN"):
+        if (detail or {}).get("createdByFlow"):
+            return int(detail.get("depth") or 0)
+    return 0
+
+
+def event_depth(alert: Alert) -> int:
+    """The depth of an event now: one below the running flow step that caused it, or the alert's own."""
+    return max(db.session.info.get(DEPTH_KEY) or 0, carried_depth(alert))
+
+
+def on_event(alert: Alert, kind: str, data: dict) -> list[FlowRun]:
+    """Events listener: a pending FlowRun, queued after commit, for each enabled flow that matches."""
+    flows = db.session.query(Flow).filter_by(configuration_id=alert.configuration_id, enabled=True) \
+        .order_by(Flow.id).all()
+    flows = [f for f in flows if matches(f.trigger, kind, data)]
+    if not flows:
+        return []
+    trigger = dict(describe(kind, data), depth=event_depth(alert))
+    runs = []
+    for flow in flows:
+        run = FlowRun(flow_id=flow.id, alert_id=alert.id, trigger=trigger, status="pending", steps=[],
+                      created_at=utcnow())
+        if trigger["depth"] > MAX_DEPTH:
+            run.status, run.finished_at = "failed", run.created_at
+            run.error = f"not run: the event came from a chain of {trigger['depth']} flows (the limit is {MAX_DEPTH})"
+        db.session.add(run)
+        db.session.flush()
+        if run.status == "pending":
+            queue_run(run)
+        runs.append(run)
+    return runs
+
+
+def sample_alert(cfg: Configuration) -> dict:
+    """The alert a test run sees when no real alert is chosen: the configuration's sample payload."""
+    from alerting.configurations import sample_payload
+
+    sample = sample_payload(cfg)
+    return {"alertId": "sample", "eventIdentifier": 0, "status": "ACTIVE", "priority": sample["priority"],
+            "subject": sample["subject"], "message": sample["message"], "properties": sample["properties"],
+            "dedupKey": sample["dedupKey"], "configuration": cfg.uuid}
+
+
+def sample_trigger(flow: Flow, alert: Alert | None) -> dict:
+    """An event of the flow's trigger type, for a test run."""
+    kind = flow.trigger.get("type", "alert.created")
+    trigger = {"type": kind, "test": True}
+    if kind == "alert.status":
+        trigger.update(status=flow.trigger.get("status") or "ACTIVE", username=None)
+    elif kind == "notification.delivery":
+        trigger.update(recipient="sample", device="Work Email", deviceId=None, deliveryStatus="Delivered",
+                       message="Notification delivered")
+    elif kind == "alert.response":
+        options = (alert.response_options if alert else flow.configuration.response_options) or []
+        text = flow.trigger.get("response") or (options[0]["text"] if options else "Acknowledge")
+        action = next((o["action"] for o in options if o["text"].lower() == text.lower()), "RECORD_RESPONSE")
+        trigger.update(recipient="sample", device=None, response=text, action=action, annotation=None)
+    else:
+        trigger.update(username=None)
+    return trigger
+
+
+def start_test_run(flow: Flow, alert: Alert | None = None) -> FlowRun:
+    """Queue a run of ``flow`` now, whatever its trigger and even if disabled.
+
+    With ``alert`` the run acts on that real alert. Without, it sees the configuration's sample
+    alert and is a dry run: ``http_request`` steps are sent for real (that is what a test is
+    for), while ``create_alert`` and ``update_alert`` only show what they would have done.
+    """
+    trigger = sample_trigger(flow, alert)
+    trigger["depth"] = carried_depth(alert) if alert else 0
+    if alert is None:
+        trigger["sampleAlert"] = sample_alert(flow.configuration)
+    run = FlowRun(flow_id=flow.id, alert_id=alert.id if alert else None, trigger=trigger, status="pending",
+                  steps=[], created_at=utcnow())
+    db.session.add(run)
+    db.session.flush()
+    queue_run(run)
+    return run
