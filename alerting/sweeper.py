@@ -19,6 +19,10 @@ log = logging.getLogger("klaxon.sweeper")
 # (module, function): each is called once per sweep, in this order.
 SWEEPS = [
     ("alerting.lifecycle", "sweep_expired"),
+    ("alerting.outbox", "sweep"),
+    ("alerting.notify", "sweep"),
+    ("alerting.escalation", "sweep"),
+    ("alerting.flows.engine", "sweep"),
 ]
 LOCK_KEY = "klaxon:sweeper:lock"
 

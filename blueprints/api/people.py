@@ -69,10 +69,8 @@ def delete_device(username, device_id):
 @bp.post("/users/<username>/devices/<int:device_id>/test")
 def test_device(username, device_id):
     """Send a test message to one device now; {"ok": true|false, "result": <what the transport said>}."""
-    from alerting.notify import send_test_message
-
     device = people.get_device(people.get_user(username), device_id)
-    ok, result = send_test_message(device, actor=actor())
+    ok, result = people.send_test_message(device, actor=actor())
     return jsonify({"ok": ok, "result": result})
 
 

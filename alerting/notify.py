@@ -1,0 +1,291 @@
+"""Notifying people: resolve an alert's recipients, write Notification rows, deliver them (SPEC §3).
+
+Rows are written (``Queued``, leased to this worker) and committed before anything is sent; the
+outcome is written after. Sending runs in a small thread pool when there are many, while rows are
+only touched in the calling thread. The sweeper re-sends what a lost job or a killed worker left.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, update
+from sqlalchemy.orm import joinedload
+
+from extensions import db
+from models import Alert, AlertTarget, Notification, utcnow
+
+from . import escalation, recipients
+from .events import emit
+from .lifecycle import add_timeline
+from .messages import build_message
+from .metrics import NOTIFICATIONS, TIME_TO_NOTIFY
+from .queue import enqueue_after_commit
+from .responses import response_url
+from .transports import TransportError, transport_for
+
+log = logging.getLogger("klaxon.notify")
+LEASE = timedelta(seconds=90)
+BATCH = 64  # outcomes per commit
+EARLY = timedelta(seconds=1)
+GRACE = timedelta(seconds=5)  # leave a due retry to its scheduled job this long before sweeping it
+UNDISPATCHED_AFTER = timedelta(seconds=5)
+POOL_SIZE = 16
+HTTP_TIMEOUT = 10.0
+
+
+def dispatch_alert(alert_id: int) -> int:
+    """Resolve the alert's recipients once, notify the first wave; return notifications delivered.
+
+    Suppressed alerts notify nobody; a SUSPENDED alert is left undispatched until it is resumed.
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Alert).where(Alert.id == alert_id, Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
+        .values(dispatched_at=now, updated_at=Alert.updated_at)
+        .execution_options(synchronize_session=False)).rowcount
+    if not claimed:
+        db.session.rollback()
+        return 0
+    alert = db.session.get(Alert, alert_id)
+    notes = [] if alert.suppressed else _first_wave(alert, now)
+    db.session.flush()
+    ids = [n.id for n in notes]
+    db.session.commit()
+    return deliver(alert_id, ids)
+
+
+def _first_wave(alert: Alert, now: datetime) -> list[Notification]:
+    stopped, seen, notes = recipients.stopped_user_ids(alert.id), set(), []
+    for target in recipients.make_targets(alert):
+        devices, _ = recipients.step(target, now, stopped)
+        notes += recipients.new_notifications(alert, target, devices, seen, stopped, now, LEASE)
+        escalation.schedule(target)
+    return notes
+
+
+def retry_notification(notification_id: int, now: datetime | None = None) -> int:
+    """Send one Queued notification again if it is due and no one else holds it."""
+    now = now or utcnow()
+    if not claim(notification_id, now, due_by=now + EARLY):
+        db.session.rollback()
+        return 0
+    alert_id = db.session.query(Notification.alert_id).filter_by(id=notification_id).scalar()
+    db.session.commit()
+    return deliver(alert_id, [notification_id])
+
+
+def claim(notification_id: int, now: datetime, due_by: datetime) -> bool:
+    """Lease one Queued notification to this worker; False if another holds it or it is not due."""
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "Queued",
+               or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= due_by),
+               or_(Notification.locked_until.is_(None), Notification.locked_until < now))
+        .values(locked_until=now + LEASE)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def deliver(alert_id: int, ids: list[int]) -> int:
+    """Send notifications this worker has leased and record each outcome; return how many were delivered.
+
+    Outcomes are written as sends finish and committed every ``BATCH``, renewing the lease of the
+    rest, so a thousand-member group is never held on one slow device.
+    """
+    if not ids:
+        return 0
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False  # rows stay loaded across batch commits
+    try:
+        return _deliver(alert_id, ids)
+    finally:
+        session.expire_on_commit = keep
+
+
+def _deliver(alert_id: int, ids: list[int]) -> int:
+    alert = db.session.get(Alert, alert_id)
+    notes = (db.session.query(Notification).options(joinedload(Notification.device))
+             .filter(Notification.id.in_(ids)).order_by(Notification.id).all())
+    blocked, sending = _blocked(alert), []
+    for note in notes:
+        reason = blocked(note)
+        if reason:
+            note.status, note.result, note.locked_until = "Failed", f"Not sent: {reason}", None
+        else:
+            sending.append((note, (note.kind, note.device.target, _message(alert, note))))
+    pending, delivered, renewed = {n.id for n, _ in sending}, 0, time.monotonic()
+    first = alert.first_delivered_at is None
+    with db.session.no_autoflush:  # one flush per batch, not one per recorded outcome
+        for done, (index, outcome) in enumerate(send_each(current_app.config["KLAXON"], [s for _, s in sending]), 1):
+            note = sending[index][0]
+            _record(alert, note, outcome, first and outcome.ok)
+            first, delivered = first and not outcome.ok, delivered + outcome.ok
+            pending.discard(note.id)
+            if done % BATCH == 0:
+                db.session.commit()
+                if pending and time.monotonic() - renewed > LEASE.total_seconds() / 3:
+                    _renew_lease(pending)
+                    renewed = time.monotonic()
+    db.session.commit()
+    return delivered
+
+
+def _renew_lease(ids) -> None:
+    db.session.execute(update(Notification).where(Notification.id.in_(list(ids)))
+                       .values(locked_until=utcnow() + LEASE).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _blocked(alert: Alert):
+    """A function saying why a notification must not go out now (None: send it)."""
+    stopped_users = recipients.stopped_user_ids(alert.id)
+    stopped_targets = {t for (t,) in db.session.query(AlertTarget.id)
+                       .filter_by(alert_id=alert.id, state="stopped")}
+
+    def reason(note: Notification) -> str | None:
+        if alert.status != "ACTIVE":
+            return f"the alert is {alert.status}"
+        if note.user_id in stopped_users:
+            return f"{note.recipient} responded"
+        if note.target_id in stopped_targets:
+            return "notifications to this recipient were stopped by a response"
+        if note.device is None or not note.device.enabled:
+            return "the device was removed or disabled"
+        return None
+    return reason
+
+
+def _message(alert: Alert, note: Notification):
+    cfg = alert.configuration
+    base = current_app.config["KLAXON"].base_url
+    links = [(o["text"], o.get("description"), response_url(note, i))
+             for i, o in enumerate(alert.response_options or [])]
+    return build_message(sender_name=cfg.sender_name or cfg.name, subject=alert.subject, message=alert.message,
+                         priority=alert.priority, event_identifier=alert.id, alert_id=alert.uuid,
+                         properties=alert.properties, response_links=links, alert_url=f"{base}/alerts/{alert.id}",
+                         recipient=note.recipient, device_name=note.device_name)
+
+
+def _record(alert: Alert, note: Notification, outcome, first: bool) -> None:
+    """Write one send's outcome: Delivered, a retry on the schedule, or Failed."""
+    now = utcnow()
+    schedule = current_app.config["KLAXON"].notify_retry_schedule
+    note.attempts += 1
+    note.locked_until = None
+    note.result = outcome.result
+    who = {"recipient": note.recipient, "device": note.device_name, "deviceId": note.device_id}
+    if outcome.ok:
+        note.status, note.delivered_at, note.next_attempt_at = "Delivered", now, None
+        if first:
+            _first_delivery(alert, now)
+        add_timeline(alert, "NOTIFICATION_DELIVERED", **who, result=outcome.result)
+        emit(alert, "notification.delivery", notification=note, delivered=True, message="Notification delivered")
+        NOTIFICATIONS.labels(note.kind, "delivered").inc()
+    elif not outcome.permanent and note.attempts < len(schedule):
+        delay = schedule[note.attempts]
+        note.next_attempt_at = now + timedelta(seconds=delay)
+        enqueue_after_commit("notify", "workers.notify.retry_notification", note.id, delay=delay)
+        NOTIFICATIONS.labels(note.kind, "retrying").inc()
+    else:
+        note.status, note.next_attempt_at = "Failed", None
+        add_timeline(alert, "NOTIFICATION_FAILED", **who, error=outcome.result, attempts=note.attempts)
+        emit(alert, "notification.delivery", notification=note, delivered=False, message=outcome.result)
+        NOTIFICATIONS.labels(note.kind, "failed").inc()
+
+
+def _first_delivery(alert: Alert, now: datetime) -> None:
+    first = db.session.execute(
+        update(Alert).where(Alert.id == alert.id, Alert.first_delivered_at.is_(None))
+        .values(first_delivered_at=now, updated_at=Alert.updated_at)
+        .execution_options(synchronize_session=False)).rowcount
+    if first:
+        TIME_TO_NOTIFY.observe(max(0.0, (now - alert.created_at).total_seconds()))
+
+
+def send_test_message(device, actor: str | None = None) -> tuple[bool, str]:
+    """Send a test message to one device now, with no alert (and no Notification row) behind it.
+
+    Returns (ok, what the far end said or why it failed); nothing is retried or recorded.
+    """
+    msg = build_message(
+        sender_name="Klaxon", subject=f"Test notification to {device.name}",
+        message="This is a test from Klaxon. If you can read it, Klaxon can reach this device.",
+        priority="LOW", event_identifier=0, alert_id="test", response_links=[],
+        properties={"User": device.user.username, "Device": device.name, "Requested by": actor or "unknown"},
+        recipient=device.user.username, device_name=device.name)
+    _, outcome = next(send_each(current_app.config["KLAXON"], [(device.kind, device.target, msg)]))
+    NOTIFICATIONS.labels(device.kind, "test_delivered" if outcome.ok else "test_failed").inc()
+    return outcome.ok, outcome.result
+
+
+def sweep(now: datetime) -> int:
+    """Dispatch alerts whose job was lost; resend notifications whose retry is due or whose worker died."""
+    lost = [a for (a,) in db.session.query(Alert.id)
+            .filter(Alert.dispatched_at.is_(None), Alert.status == "ACTIVE",
+                    Alert.created_at <= now - UNDISPATCHED_AFTER).order_by(Alert.id).limit(50)]
+    db.session.rollback()
+    for alert_id in lost:
+        dispatch_alert(alert_id)
+    rows = (db.session.query(Notification.id, Notification.alert_id)
+            .filter(Notification.status == "Queued",
+                    or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now - GRACE),
+                    or_(Notification.locked_until.is_(None), Notification.locked_until < now))
+            .order_by(Notification.id).limit(200).all())
+    by_alert: dict[int, list[int]] = {}
+    for note_id, alert_id in rows:
+        if claim(note_id, now, due_by=now - GRACE):
+            by_alert.setdefault(alert_id, []).append(note_id)
+    db.session.commit()
+    for alert_id, ids in by_alert.items():
+        deliver(alert_id, ids)
+    return len(lost) + len(rows)
+
+
+@dataclass
+class Outcome:
+    """What one send came to: ``result`` is the far end's note or the error."""
+    ok: bool
+    result: str
+    permanent: bool = False
+
+
+def _webhook_post():
+    """The webhook device transport's POST: the process's shared, SSRF-guarded session (KLAXON_WEBHOOK_ALLOW_CIDRS)."""
+    from . import http
+    from .delivery import session
+
+    shared = session()
+    return lambda url, body, headers: http.post(shared, url, body, headers, timeout=HTTP_TIMEOUT)
+
+
+def _send_one(transports: dict, kind: str, target: str, msg) -> Outcome:
+    try:
+        return Outcome(True, transports[kind].send(target, msg))
+    except TransportError as exc:
+        return Outcome(False, exc.message, exc.permanent)
+    except Exception as exc:  # a bug in one transport must not lose the other recipients' outcomes
+        log.exception("sending a %s notification failed unexpectedly", kind)
+        return Outcome(False, f"{kind}: {type(exc).__name__}: {exc}")
+
+
+def send_each(settings, sends: list[tuple]):
+    """Send ``(kind, target, message)`` items, yielding ``(index, Outcome)`` as each finishes (pooled when several)."""
+    if not sends:
+        return
+    transports = {kind: transport_for(kind, settings, **({"post": _webhook_post()} if kind == "webhook" else {}))
+                  for kind in {kind for kind, _, _ in sends}}
+    if len(sends) == 1:
+        yield 0, _send_one(transports, *sends[0])
+        return
+    pool = ThreadPoolExecutor(max_workers=min(POOL_SIZE, len(sends)), thread_name_prefix="notify")
+    try:
+        futures = {pool.submit(_send_one, transports, *item): i for i, item in enumerate(sends)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
