@@ -9,7 +9,7 @@ from models import OPEN_STATUSES, Alert, Configuration, Group, User, iso, new_uu
 
 from .events import emit
 from .lifecycle import add_timeline, change_status
-from .queue import enqueue_after_commit
+from .queue import ring_after_commit
 from .ratelimit import flooded
 
 DEFAULT_EXPIRATION_MINUTES = 1440
@@ -80,7 +80,7 @@ def create_alert(cfg: Configuration, change, request_id: str | None = None, acto
                      "alerts a minute to these recipients, so no one is notified of this one")
     emit(alert, "alert.created", username=actor)
     emit(alert, "alert.status", status="ACTIVE", username=actor)
-    enqueue_after_commit("notify", "workers.notify.dispatch_alert", alert.id, job_id=f"dispatch-{alert.id}")
+    ring_after_commit("dispatch", "notify", "workers.notify.dispatch_pending")
     return Outcome(alert, "created", missing)
 
 

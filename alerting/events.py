@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 # (module, function) listeners, each ``fn(alert, kind, data)``.
-LISTENERS: list[tuple[str, str]] = []
+LISTENERS: list[tuple[str, str]] = [("alerting.outbox", "on_event"), ("alerting.flows.triggers", "on_event")]
 KINDS = ("alert.created", "alert.status", "notification.delivery", "alert.response")
 
 

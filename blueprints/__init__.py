@@ -7,7 +7,7 @@ def BLUEPRINTS():
     from blueprints.health import bp as health
 
     found = [(health, True), (auth, False)]
-    for module, exempt in (("blueprints.inbound", True), ("blueprints.api", True),
+    for module, exempt in (("blueprints.inbound", True), ("blueprints.pagerduty", True), ("blueprints.api", True),
                            ("blueprints.respond", False), ("blueprints.dashboard", False)):
         try:
             mod = __import__(module, fromlist=["bp"])

@@ -21,3 +21,29 @@ document.addEventListener("click", function (event) {
   field.type = field.type === "password" ? "text" : "password";
   button.textContent = field.type === "password" ? "Reveal" : "Hide";
 });
+// Remove buttons of the recipients picker and the response options editor.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-remove-closest]");
+  if (!button) return;
+  var item = button.closest(button.getAttribute("data-remove-closest"));
+  if (item) item.remove();
+});
+// Enter in a type-ahead box picks nothing and must not submit the whole form.
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Enter" && event.target.matches("[data-no-submit]")) event.preventDefault();
+});
+// Plain (non-HTMX) forms that undo something ask first; HTMX forms use hx-confirm.
+document.addEventListener("submit", function (event) {
+  var message = event.target.getAttribute("data-confirm");
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+// Polled panels are replaced every few seconds: keep the <details> the reader opened open.
+var openDetails = {};
+document.addEventListener("toggle", function (event) {
+  if (event.target.id) openDetails[event.target.id] = event.target.open;
+}, true);
+document.addEventListener("htmx:load", function (event) {
+  event.target.querySelectorAll("details[id]").forEach(function (details) {
+    if (openDetails[details.id]) details.open = true;
+  });
+});

@@ -5,6 +5,11 @@ from . import job
 
 
 @job
+def dispatch_pending() -> int:
+    return notify.dispatch_pending()
+
+
+@job
 def dispatch_alert(alert_id: int) -> int:
     return notify.dispatch_alert(alert_id)
 

@@ -58,11 +58,18 @@ def event_depth(alert: Alert) -> int:
     return max(db.session.info.get(DEPTH_KEY) or 0, carried_depth(alert))
 
 
+def enabled_flows(configuration_id: int) -> list[Flow]:
+    """The configuration's enabled flows, read once per session (a job may emit thousands of events)."""
+    cache = db.session.info.setdefault("klaxon_enabled_flows", {})
+    if configuration_id not in cache:
+        cache[configuration_id] = db.session.query(Flow).filter_by(
+            configuration_id=configuration_id, enabled=True).order_by(Flow.id).all()
+    return cache[configuration_id]
+
+
 def on_event(alert: Alert, kind: str, data: dict) -> list[FlowRun]:
     """Events listener: a pending FlowRun, queued after commit, for each enabled flow that matches."""
-    flows = db.session.query(Flow).filter_by(configuration_id=alert.configuration_id, enabled=True) \
-        .order_by(Flow.id).all()
-    flows = [f for f in flows if matches(f.trigger, kind, data)]
+    flows = [f for f in enabled_flows(alert.configuration_id) if matches(f.trigger, kind, data)]
     if not flows:
         return []
     trigger = dict(describe(kind, data), depth=event_depth(alert))

@@ -1,10 +1,18 @@
-"""What every source parser returns (AlertChange), the error it raises (SourceError), and shared checks."""
+"""What every source parser returns (AlertChange), the error it raises (SourceError), and shared checks.
+
+The checks are alerting/validation.py's, shared with the REST API and the dashboard; ``checked``
+turns their FieldError into a SourceError for the same field, so the integration URL's messages
+read "<field> <what is wrong>" as the sources' own do.
+"""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
+from alerting import validation
+from alerting.errors import FieldError
+
 ACTIONS = ("trigger", "acknowledge", "resolve")
-PRIORITIES = ("HIGH", "MEDIUM", "LOW")
 _MISSING = object()
 
 
@@ -53,25 +61,31 @@ def expect_object(value, field: str, default=_MISSING) -> dict:
     return value
 
 
+def checked(validator, value, field: str, *, message: str | None = None, **kwargs):
+    """Run a validator of alerting/validation.py on ``value``; its FieldError becomes a SourceError.
+
+    ``message``, when given, replaces the validator's wording (one rule said whole beats its parts).
+    """
+    try:
+        return validator(value, field, **kwargs)
+    except FieldError as exc:
+        raise SourceError(exc.field, message or exc.message.removeprefix(f"{exc.field}: ")) from None
+
+
 def optional_text(value, field: str, max_len: int | None = None, strip: bool = True) -> str | None:
-    """A string or nothing: null and "" (after stripping) are None; any other type is an error."""
-    if value is None:
+    """A string or nothing: null and "" (after stripping) are None; any other type is an error.
+
+    ``strip=False`` returns the text as sent (a message keeps its indentation) once it is checked.
+    """
+    text = checked(validation.text, value, field, max_len=max_len or sys.maxsize, default=None)
+    if not text:
         return None
-    if not isinstance(value, str):
-        raise SourceError(field, "must be a string")
-    if strip:
-        value = value.strip()
-    if max_len is not None and len(value) > max_len:
-        raise SourceError(field, f"must be at most {max_len} characters")
-    return value or None
+    return text if strip else value
 
 
 def required_text(value, field: str, max_len: int | None = None) -> str:
     """A non-empty string."""
-    text = optional_text(value, field, max_len)
-    if text is None:
-        raise SourceError(field, "is required" if value is None else "must not be empty")
-    return text
+    return checked(validation.text, value, field, max_len=max_len or sys.maxsize, required=True)
 
 
 def put_property(properties: dict, key: str, value, prefix: str) -> None:

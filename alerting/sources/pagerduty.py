@@ -11,6 +11,8 @@ kept whole as ``custom_details``. Subject: ``summary``. Priority from ``severity
 """
 from __future__ import annotations
 
+import uuid
+
 from .base import AlertChange, SourceError, expect_object, optional_text, put_property, required_text
 
 EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -65,3 +67,10 @@ def pagerduty_error_body(err) -> dict:
 def pagerduty_success_body(dedup_key: str | None) -> dict:
     """PagerDuty's 202 body, carrying the key the sender uses to acknowledge or resolve later."""
     return {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
+
+
+def with_dedup_key(change: AlertChange) -> AlertChange:
+    """A trigger sent without ``dedup_key`` gets a new one, as PagerDuty makes, so the sender can resolve it."""
+    if change.dedup_key is None:
+        change.dedup_key = uuid.uuid4().hex
+    return change

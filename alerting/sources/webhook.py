@@ -1,14 +1,15 @@
 """The xMatters trigger body (SPEC §2): every field optional, every given field type-checked.
 
-Unknown top-level fields are ignored, as xMatters does, so apps written for it keep working.
+Unknown top-level fields are ignored, as xMatters does, so apps written for it keep working. The
+field checks are alerting/validation.py's (the REST API and dashboard use them for the same fields);
+what is stricter here is said where it is done.
 """
 from __future__ import annotations
 
-from .base import PRIORITIES, AlertChange, SourceError, expect_object, optional_text, required_text
+from alerting import validation
 
-RECIPIENT_TYPES = ("PERSON", "GROUP", "DEVICE")
-RESPONSE_ACTIONS = ("RECORD_RESPONSE", "STOP_NOTIFYING_USER", "STOP_NOTIFYING_TARGET",
-                    "ESCALATE", "END", "ASSIGN_TO_USER")
+from .base import AlertChange, checked, expect_object, optional_text
+
 MAX_EXPIRATION_MINUTES = 525600  # one year
 MAX_DEDUP_KEY = 255
 
@@ -46,65 +47,29 @@ def default_subject(properties: dict) -> str | None:
 
 
 def priority(value, field: str = "priority") -> str | None:
-    """HIGH, MEDIUM or LOW in any case; None when not given."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or value.strip().upper() not in PRIORITIES:
-        raise SourceError(field, "must be one of " + ", ".join(PRIORITIES))
-    return value.strip().upper()
+    """HIGH, MEDIUM or LOW in any case, spaces around it ignored; None when not given."""
+    return checked(validation.priority, value.strip() if isinstance(value, str) else value, field)
 
 
 def recipients(value, field: str = "recipients") -> list | None:
     """[{"id": "bsmith", "recipientType": "PERSON"|"GROUP"|"DEVICE"}]; the type defaults to PERSON."""
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise SourceError(field, "must be a list of {id, recipientType} objects")
-    out = []
-    for i, item in enumerate(value):
-        where = f"{field}[{i}]"
-        item = expect_object(item, where)
-        rid = required_text(item.get("id"), f"{where}.id", max_len=255)
-        rtype = item.get("recipientType", "PERSON")
-        if not isinstance(rtype, str) or rtype.strip().upper() not in RECIPIENT_TYPES:
-            raise SourceError(f"{where}.recipientType", "must be one of " + ", ".join(RECIPIENT_TYPES))
-        rtype = rtype.strip().upper()
-        if rtype == "DEVICE" and "|" not in rid:
-            raise SourceError(f"{where}.id", "must name a DEVICE as 'username|Device Name'")
-        out.append({"id": rid, "recipientType": rtype})
-    return out
+    return checked(validation.recipients, _spelt_out(value, field, "recipientType"), field)
 
 
 def response_options(value, field: str = "responseOptions") -> list | None:
     """[{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER", "description": "..."}]."""
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise SourceError(field, "must be a list of {text, action} objects")
-    out, seen = [], set()
-    for i, item in enumerate(value):
-        where = f"{field}[{i}]"
-        item = expect_object(item, where)
-        text = required_text(item.get("text"), f"{where}.text", max_len=100)
-        if text.lower() in seen:
-            # a response link picks its option by text, so two alike would be ambiguous
-            raise SourceError(f"{where}.text", f"repeats {text!r}; each option needs its own text")
-        seen.add(text.lower())
-        action = item.get("action", "RECORD_RESPONSE")
-        if not isinstance(action, str) or action.strip().upper() not in RESPONSE_ACTIONS:
-            raise SourceError(f"{where}.action", "must be one of " + ", ".join(RESPONSE_ACTIONS))
-        option = {"text": text, "action": action.strip().upper()}
-        description = optional_text(item.get("description"), f"{where}.description", max_len=500)
-        if description:
-            option["description"] = description
-        out.append(option)
-    return out
+    return checked(validation.response_options, _spelt_out(value, field, "action"), field)
 
 
 def expiration_minutes(value, field: str = "expirationInMinutes") -> int | None:
     """A whole number of minutes from 1 to 525600 (a year); true/false are not numbers."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_EXPIRATION_MINUTES:
-        raise SourceError(field, f"must be a whole number of minutes from 1 to {MAX_EXPIRATION_MINUTES}")
-    return value
+    return checked(validation.integer, value, field, minimum=1, maximum=MAX_EXPIRATION_MINUTES,
+                   message=f"must be a whole number of minutes from 1 to {MAX_EXPIRATION_MINUTES}")
+
+
+def _spelt_out(value, field: str, kind: str):
+    """Each item must be an object (the REST API also takes a bare "bsmith"); spaces around ``kind`` go."""
+    if not isinstance(value, list):
+        return value
+    items = [expect_object(item, f"{field}[{i}]") for i, item in enumerate(value)]
+    return [{**item, kind: item[kind].strip()} if isinstance(item.get(kind), str) else item for item in items]

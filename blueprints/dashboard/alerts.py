@@ -1,0 +1,133 @@
+"""Alerts: the live list with filters, and one alert's detail with its timeline and actions."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from alerting.lifecycle import InvalidTransition, annotate, change_status
+from blueprints.dashboard import bp
+from blueprints.dashboard.forms import Page, error_status, is_htmx, page_number, render
+from extensions import db
+from models import (PRIORITIES, STATUSES, Alert, Configuration, Notification, Response, TimelineEntry,
+                    WebhookMessage)
+
+LIST = "dashboard/alerts.html"
+DETAIL = "dashboard/alert.html"
+ACTIONS = {"suspend": ("SUSPENDED", "Suspended"), "resume": ("ACTIVE", "Resumed"),
+           "terminate": ("TERMINATED_EXTERNAL", "Terminated")}
+
+
+def list_filters() -> dict:
+    """status, priority and configuration (uuid) from the query string; unknown values are ignored."""
+    args = request.args
+    return {"status": args.get("status") if args.get("status") in STATUSES else "",
+            "priority": args.get("priority") if args.get("priority") in PRIORITIES else "",
+            "configuration": args.get("configuration", "")[:36]}
+
+
+def filtered_alerts(filters: dict):
+    query = db.session.query(Alert)
+    if filters["status"]:
+        query = query.filter(Alert.status == filters["status"])
+    if filters["priority"]:
+        query = query.filter(Alert.priority == filters["priority"])
+    if filters["configuration"]:
+        query = query.join(Configuration).filter(Configuration.uuid == filters["configuration"])
+    return query.order_by(Alert.id.desc())
+
+
+def list_context() -> dict:
+    filters = list_filters()
+    page = Page(filtered_alerts(filters), page_number())
+    args = {k: v for k, v in filters.items() if v}
+    return {"filters": filters, "page": page, "args": args, "statuses": STATUSES, "priorities": PRIORITIES,
+            "configurations": db.session.query(Configuration).order_by(Configuration.name).all()}
+
+
+@bp.get("/alerts")
+def alerts():
+    return render(LIST, "results", **list_context())
+
+
+@bp.get("/alerts/rows")
+def alert_rows():
+    """The table body alone, polled every 3 s by the list."""
+    return render(LIST, "rows", **list_context())
+
+
+def get_alert(event_id: int) -> Alert:
+    alert = db.session.get(Alert, event_id)
+    if alert is None:
+        abort(404)
+    return alert
+
+
+def activity(alert: Alert) -> dict:
+    """Timeline, notifications, responses and update webhooks of one alert."""
+    by_alert = {"alert_id": alert.id}
+    return {
+        "timeline": db.session.query(TimelineEntry).filter_by(**by_alert).order_by(TimelineEntry.id).all(),
+        "notifications": db.session.query(Notification).filter_by(**by_alert).order_by(Notification.id).all(),
+        "responses": db.session.query(Response).filter_by(**by_alert).order_by(Response.id).all(),
+        "messages": db.session.query(WebhookMessage).filter_by(**by_alert).order_by(WebhookMessage.id).all(),
+    }
+
+
+def still_moving(alert: Alert, found: dict) -> bool:
+    """Poll while something can still change: the alert is open or a message is on its way."""
+    return alert.is_open or any(n.status == "Queued" for n in found["notifications"]) or \
+        any(m.status == "pending" for m in found["messages"])
+
+
+def detail(alert: Alert, block=None, status=200, errors=None, comment=""):
+    found = activity(alert)
+    return render(DETAIL, block, status=status, alert=alert, polling=still_moving(alert, found),
+                  errors=errors or {}, comment=comment, **found)
+
+
+@bp.get("/alerts/<int:event_id>")
+def alert_detail(event_id):
+    return detail(get_alert(event_id))
+
+
+@bp.get("/alerts/<int:event_id>/activity")
+def alert_activity(event_id):
+    """The activity panel alone, polled while the alert can still change."""
+    return detail(get_alert(event_id), "activity")
+
+
+def done(alert: Alert, message: str):
+    if is_htmx():
+        return detail(alert, "alert")
+    flash(message, "success")
+    return redirect(url_for("dashboard.alert_detail", event_id=alert.id))
+
+
+@bp.post("/alerts/<int:event_id>/status")
+def alert_status(event_id):
+    alert = get_alert(event_id)
+    action = request.form.get("action", "")
+    if action not in ACTIONS:
+        abort(400)
+    status, verb = ACTIONS[action]
+    try:
+        change_status(alert, status, actor=current_user.username, reason="from the dashboard")
+        db.session.commit()
+    except InvalidTransition:
+        db.session.rollback()
+        message = f"This alert is {alert.status.replace('_', ' ').lower()}; it cannot be {verb.lower()}."
+        return detail(alert, "alert" if is_htmx() else None, status=error_status() if is_htmx() else 409,
+                      errors={"status": message})
+    return done(alert, f"{verb} alert #{alert.id}.")
+
+
+@bp.post("/alerts/<int:event_id>/comments")
+def alert_comment(event_id):
+    alert = get_alert(event_id)
+    comment = request.form.get("comment", "").strip()
+    if not comment or len(comment) > 5000:
+        problem = "Write a comment first." if not comment else "At most 5000 characters."
+        return detail(alert, "alert", status=error_status(), errors={"comment": problem}, comment=comment)
+    annotate(alert, comment, actor=current_user.username)
+    db.session.commit()
+    return done(alert, "Comment added to the timeline.")

@@ -1,0 +1,84 @@
+"""Playwright (sync API) driving Debian's Chromium against a real `klaxon serve`.
+
+Every page opened through ``pages.open()`` fails the test on a console error or an uncaught
+exception, and screenshots go to tests/artifacts/ (git-ignored).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ADMIN = ("admin", "correct horse battery")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+class Pages:
+    """Opens pages that record console errors, and saves screenshots under tests/artifacts/."""
+
+    def __init__(self, browser, base_url: str):
+        self.browser, self.base_url, self.errors, self.contexts = browser, base_url, [], []
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def open(self, width=1280, height=900):
+        context = self.browser.new_context(base_url=self.base_url, viewport={"width": width, "height": height})
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        return page
+
+    def shot(self, page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self):
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def server(live_klaxon):
+    """A live `klaxon serve` with an admin made by `klaxon create-admin`."""
+    started = live_klaxon()
+    made = started.cli("create-admin", "--username", ADMIN[0], "--password", ADMIN[1], "--name", "Ada Admin")
+    assert made.returncode == 0, made.stderr
+    return started
+
+
+@pytest.fixture
+def pages(chromium, server):
+    opened = Pages(chromium, server.url)
+    yield opened
+    opened.close()
+    assert opened.errors == [], "the browser reported errors:\n" + "\n".join(opened.errors)
+
+
+@pytest.fixture
+def sign_in():
+    """sign_in(page): through the real login form, landing on Alerts."""
+    def sign_in(page, username=ADMIN[0], password=ADMIN[1]):
+        page.goto("/login")
+        page.fill("#username", username)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/alerts")
+    return sign_in

@@ -1,0 +1,109 @@
+"""Fixtures of the reliability suite: a live `klaxon serve` driven through its REST API (``site``),
+a Redis of our own to kill, and ``figures`` recorded to tests/artifacts/reliability.json."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import TEST_DB, TEST_REDIS
+from tests.reliability.faults import OwnRedis
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+FIGURES = ARTIFACTS / "reliability.json"
+
+
+class Site:
+    """A running Klaxon seen from outside: its URL, an API token and helpers over the REST API."""
+
+    def __init__(self, server):
+        self.server = server
+        token = server.cli("create-token", "--name", "reliability")
+        assert token.returncode == 0, token.stderr
+        self.token = token.stdout.strip()
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {self.token}"
+
+    @property
+    def url(self):
+        return self.server.url
+
+    def call(self, method, path, expect=None, **kwargs):
+        response = self.http.request(method, self.url + path, timeout=30, **kwargs)
+        if expect is not None:
+            assert response.status_code == expect, (method, path, response.status_code, response.text[:500])
+        return response
+
+    def user(self, username, devices):
+        """A responder with ``devices`` [(kind, name, target)], e.g. ("webhook", "Pager", url)."""
+        body = {"username": username, "name": username.title(), "role": "responder",
+                "devices": [{"kind": k, "name": n, "target": t} for k, n, t in devices]}
+        return self.call("POST", "/api/v1/users", json=body, expect=201).json()
+
+    def configuration(self, updates=None, recipients=(), **extra):
+        """A webhook configuration with no rate limit; ``updates`` maps update type to URL."""
+        updates = updates or {}
+        body = {"template": "webhook", "name": extra.pop("name", "Reliability"), "rateLimitPerMinute": 0,
+                "recipients": [{"id": r, "recipientType": "PERSON"} for r in recipients],
+                "updates": {t: {"enabled": t in updates, "url": updates.get(t)}
+                            for t in ("status", "delivery", "response")}, **extra}
+        return self.call("POST", "/api/v1/configurations", json=body, expect=201).json()
+
+    def trigger_url(self, cfg):
+        return f"{self.url}/api/integration/1/functions/{cfg['uuid']}/triggers?apiKey={cfg['apiKey']}"
+
+    def every(self, path, **params):
+        """Every item of a list endpoint, following ``next``."""
+        items, cursor = [], None
+        for _ in range(1000):
+            query = dict(params, limit=500, **({"cursor": cursor} if cursor else {}))
+            page = self.call("GET", path, params=query, expect=200).json()
+            items += page["items"]
+            cursor = page["next"]
+            if not cursor:
+                return items
+        raise AssertionError(f"{path} never ended")
+
+    def alerts(self, **params):
+        return self.every("/api/v1/alerts", **params)
+
+    def messages(self, **params):
+        return self.every("/api/v1/webhook-messages", **params)
+
+
+@pytest.fixture
+def own_redis():
+    """With an external Redis (CI pass 2) a throw-away redis-server we may kill; else None (embedded)."""
+    if not TEST_REDIS:
+        yield None
+        return
+    redis = OwnRedis().start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def site(live_klaxon):
+    """Factory: site(env=..., workers=...) -> a Site over a started `klaxon serve`."""
+    def open_site(env=None, workers=2):
+        return Site(live_klaxon(env=env, workers=workers))
+    return open_site
+
+
+@pytest.fixture
+def figures(request):
+    """A dict a test fills with its figures (counts, seconds); saved for docs/reliability.md."""
+    found = {"mode": "postgresql+redis" if TEST_DB else "sqlite+embedded-redis"}
+    started = time.monotonic()
+    yield found
+    found["seconds"] = round(time.monotonic() - started, 1)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        saved = json.loads(FIGURES.read_text())
+    except (OSError, ValueError):
+        saved = {}
+    saved[f"{request.node.name} [{found['mode']}]"] = found
+    FIGURES.write_text(json.dumps(saved, indent=1, sort_keys=True))

@@ -1,0 +1,240 @@
+"""Fault injection for the reliability suite: kill Redis, workers or the web server of a live
+`klaxon serve`, lock or shut the database, keep a receiver down, and post a bounded load."""
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+
+import psutil
+import requests
+
+from tests.support import Receiver, free_port, wait_until
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+# --- processes of a live `klaxon serve` ---------------------------------------------------------
+
+def children(server, needle: str) -> list[psutil.Process]:
+    """The serve's descendants whose command line contains ``needle``."""
+    found = []
+    for proc in psutil.Process(server.proc.pid).children(recursive=True):
+        try:
+            if needle in " ".join(proc.cmdline()):
+                found.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def workers(server) -> list[psutil.Process]:
+    """The `klaxon worker` processes the supervisor started (not their RQ scheduler children)."""
+    procs = children(server, "cli worker")
+    pids = {p.pid for p in procs}
+    return [p for p in procs if p.ppid() not in pids]
+
+
+def web_master(server) -> psutil.Process:
+    procs = children(server, "gunicorn")
+    pids = {p.pid for p in procs}
+    (master,) = [p for p in procs if p.ppid() not in pids]
+    return master
+
+
+def kill_tree(proc: psutil.Process) -> list[int]:
+    """SIGKILL a process and everything under it; return the pids killed."""
+    tree = [proc] + proc.children(recursive=True)
+    for p in tree:
+        try:
+            p.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(tree, timeout=10)
+    return [p.pid for p in tree]
+
+
+def wait_for_new(server, find, old_pids, timeout=30.0):
+    """Wait until the supervisor has started a replacement (a pid not in ``old_pids``)."""
+    return wait_until(lambda: [p for p in find(server) if p.pid not in old_pids], timeout, interval=0.1,
+                      message="the supervisor to start a replacement")
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+class OwnRedis:
+    """A throw-away redis-server on a free port, for tests that kill Redis (never the shared one)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        # no persistence: a restart loses every queued job, the worst case the sweeper must cover
+        self.proc = subprocess.Popen([REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self.answers, 10, message=f"redis-server on {self.port}")
+        return self
+
+    def answers(self):
+        from redis import Redis
+        from redis.exceptions import RedisError
+
+        try:
+            return Redis.from_url(self.url, socket_connect_timeout=0.5).ping()
+        except RedisError:
+            return False
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.kill()
+
+
+def kill_embedded_redis(server) -> int:
+    """SIGKILL the serve's embedded redis-server; return its pid (the supervisor restarts it)."""
+    (proc,) = children(server, "redis-server")
+    kill_tree(proc)
+    return proc.pid
+
+
+# --- the database -----------------------------------------------------------------------------
+
+class SqliteLock:
+    """Hold SQLite's write lock with BEGIN EXCLUSIVE from our own connection, as a stuck writer would."""
+
+    def __init__(self, path):
+        self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+
+    def __enter__(self):
+        self.conn.execute("BEGIN EXCLUSIVE")
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+
+class PostgresScratch:
+    """A scratch database on the test PostgreSQL server that can be shut to connections and reopened."""
+
+    def __init__(self, admin_url: str):
+        import uuid
+
+        self.admin_url = admin_url
+        self.name = f"klaxon_reliability_{uuid.uuid4().hex[:8]}"
+        base, _, _ = admin_url.rpartition("/")
+        self.url = f"{base}/{self.name}"
+
+    def _admin(self, *statements):
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def create(self):
+        self._admin(f'CREATE DATABASE "{self.name}"')
+        return self
+
+    def shut(self):
+        self._admin(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false',
+                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.name}'")
+
+    def reopen(self):
+        self._admin(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true')
+
+    def drop(self):
+        self._admin(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false',
+                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.name}'",
+                    f'DROP DATABASE IF EXISTS "{self.name}"')
+
+
+# --- a receiver that can be down --------------------------------------------------------------
+
+class ReceiverAt(Receiver):
+    """A Receiver on a port chosen in advance, so it can be down (connection refused) and then up."""
+
+    def __init__(self, port: int, **kwargs):
+        super().__init__(**kwargs)
+        handler = self.server.RequestHandlerClass
+        self.server.server_close()
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+
+# --- load -------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    seq: int
+    status: int | None  # None: the connection failed
+    body: dict | None
+    error: str | None = None
+
+
+class Load:
+    """POST ``count`` trigger bodies from ``threads`` threads, each request at most once, all
+    within ``deadline`` seconds; every outcome (status and body, or the connection error) is kept."""
+
+    def __init__(self, url: str, count: int, body_for, threads: int = 8, deadline: float = 120.0):
+        self.url, self.count, self.body_for, self.threads = url, count, body_for, threads
+        self.deadline = time.monotonic() + deadline
+        self.outcomes: list[Outcome] = []
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="load")
+        self.local = threading.local()
+
+    def _post(self, seq: int) -> None:
+        if time.monotonic() > self.deadline:
+            outcome = Outcome(seq, None, None, "not sent: deadline")
+        else:
+            session = getattr(self.local, "session", None) or requests.Session()
+            self.local.session = session
+            try:
+                response = session.post(self.url, data=json.dumps(self.body_for(seq)),
+                                        headers={"Content-Type": "application/json"}, timeout=40)
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = {"text": response.text[:500]}
+                outcome = Outcome(seq, response.status_code, body)
+            except requests.RequestException as exc:
+                self.local.session = None
+                outcome = Outcome(seq, None, None, type(exc).__name__)
+        with self.lock:
+            self.outcomes.append(outcome)
+
+    def start(self):
+        for seq in range(self.count):
+            self.pool.submit(self._post, seq)
+        return self
+
+    def done(self) -> int:
+        with self.lock:
+            return len(self.outcomes)
+
+    def wait_for(self, n: int, timeout: float = 60.0):
+        wait_until(lambda: self.done() >= n, timeout, interval=0.02, message=f"{n} requests answered")
+
+    def join(self):
+        self.pool.shutdown(wait=True)
+        return sorted(self.outcomes, key=lambda o: o.seq)
+
+    def accepted(self) -> list[Outcome]:
+        return [o for o in self.join() if o.status == 202]
