@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -134,20 +134,20 @@ def _deliver(alert_id: int, ids: list[int]) -> int:
             note.status, note.result, note.locked_until = "Failed", f"Not sent: {reason}", None
         else:
             sending.append((note, (note.kind, note.device.target, _message(alert, note))))
+    db.session.commit()  # no transaction (on SQLite: no write lock) stays open while devices answer
     pending, delivered, renewed = {n.id for n, _ in sending}, 0, time.monotonic()
     first = alert.first_delivered_at is None
-    with db.session.no_autoflush:  # one flush per batch, not one per recorded outcome
-        for done, (index, outcome) in enumerate(send_each(current_app.config["KLAXON"], [s for _, s in sending]), 1):
-            note = sending[index][0]
-            _record(alert, note, outcome, first and outcome.ok)
-            first, delivered = first and not outcome.ok, delivered + outcome.ok
-            pending.discard(note.id)
-            if done % BATCH == 0:
-                db.session.commit()
-                if pending and time.monotonic() - renewed > LEASE.total_seconds() / 3:
-                    _renew_lease(pending)
-                    renewed = time.monotonic()
-    db.session.commit()
+    for batch in send_batches(current_app.config["KLAXON"], [s for _, s in sending]):
+        with db.session.no_autoflush:  # one flush per batch, not one per recorded outcome
+            for index, outcome in batch:
+                note = sending[index][0]
+                _record(alert, note, outcome, first and outcome.ok)
+                first, delivered = first and not outcome.ok, delivered + outcome.ok
+                pending.discard(note.id)
+        db.session.commit()
+        if pending and time.monotonic() - renewed > LEASE.total_seconds() / 3:
+            _renew_lease(pending)
+            renewed = time.monotonic()
     return delivered
 
 
@@ -234,7 +234,7 @@ def send_test_message(device, actor: str | None = None) -> tuple[bool, str]:
         priority="LOW", event_identifier=0, alert_id="test", response_links=[],
         properties={"User": device.user.username, "Device": device.name, "Requested by": actor or "unknown"},
         recipient=device.user.username, device_name=device.name)
-    _, outcome = next(send_each(current_app.config["KLAXON"], [(device.kind, device.target, msg)]))
+    [(_, outcome)] = next(send_batches(current_app.config["KLAXON"], [(device.kind, device.target, msg)]))
     NOTIFICATIONS.labels(device.kind, "test_delivered" if outcome.ok else "test_failed").inc()
     return outcome.ok, outcome.result
 
@@ -289,19 +289,28 @@ def _send_one(transports: dict, kind: str, target: str, msg) -> Outcome:
         return Outcome(False, f"{kind}: {type(exc).__name__}: {exc}")
 
 
-def send_each(settings, sends: list[tuple]):
-    """Send ``(kind, target, message)`` items, yielding ``(index, Outcome)`` as each finishes (pooled when several)."""
+def send_batches(settings, sends: list[tuple], gather: float = 0.02):
+    """Send ``(kind, target, message)`` items (pooled when several), yielding lists of ``(index, Outcome)``.
+
+    Each list holds what finished since the last one (waiting at most ``gather`` seconds for more),
+    so outcomes are written in a few short transactions instead of one per send or one held open.
+    """
     if not sends:
         return
     transports = {kind: transport_for(kind, settings, **({"post": _webhook_post()} if kind == "webhook" else {}))
                   for kind in {kind for kind, _, _ in sends}}
     if len(sends) == 1:
-        yield 0, _send_one(transports, *sends[0])
+        yield [(0, _send_one(transports, *sends[0]))]
         return
     pool = ThreadPoolExecutor(max_workers=min(POOL_SIZE, len(sends)), thread_name_prefix="notify")
     try:
         futures = {pool.submit(_send_one, transports, *item): i for i, item in enumerate(sends)}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        waiting = set(futures)
+        while waiting:
+            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            if waiting and len(done) < BATCH:
+                more, waiting = wait(waiting, timeout=gather)
+                done |= more
+            yield [(futures[f], f.result()) for f in done]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

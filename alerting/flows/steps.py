@@ -121,6 +121,7 @@ def http_request(state: RunState, step: dict) -> Result:
         headers["Content-Type"] = "application/json"
     shown = {"method": method, "url": fields["url"].strip(), "headers": redact(headers), "body": clip(body)}
     timeout = max(0.5, min(HTTP_TIMEOUT, state.remaining()))
+    db.session.commit()  # nothing to write here; on SQLite an open transaction would hold the write lock
     outcome = http.post(http_session(), shown["url"], body.encode(), headers, timeout=timeout, method=method)
     output = {"status": outcome.status_code, "json": outcome.json if len(outcome.body) <= SHOWN_BYTES else None,
               "body": clip(outcome.body), "errorClass": outcome.error_class, "durationMs": outcome.duration_ms}
