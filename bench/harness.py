@@ -126,12 +126,13 @@ class BareFlask:
         self.proc.wait(20)
 
 
-def load(url, duration=8.0, concurrency=16, rate=0.0, body="{}", headers=(), record=False, max_requests=None):
+def load(url, duration=8.0, concurrency=16, rate=0.0, body="{}", headers=(), record=False, max_requests=None,
+         method="POST"):
     """Run bench.loadgen in its own process (never in the server's) and return its JSON result."""
     import json
 
     cmd = [sys.executable, "-m", "bench.loadgen", url, "--duration", str(duration),
-           "--concurrency", str(concurrency), "--rate", str(rate), "--body", body]
+           "--concurrency", str(concurrency), "--rate", str(rate), "--body", body, "--method", method]
     for header in headers:
         cmd += ["--header", header]
     if record:
@@ -142,6 +143,11 @@ def load(url, duration=8.0, concurrency=16, rate=0.0, body="{}", headers=(), rec
     if out.returncode != 0:
         raise RuntimeError(f"loadgen failed: {out.stderr[-500:]}")
     return json.loads(out.stdout)
+
+
+def progress(message: str) -> None:
+    """One line on stderr (stdout carries only the JSON figures)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def api_setup(server):

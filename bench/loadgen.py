@@ -1,9 +1,12 @@
 """A load generator run as its own process: closed loop (as fast as it can) or open loop (a fixed rate).
 
     python -m bench.loadgen URL --duration 10 --concurrency 16 [--rate 500] [--body JSON] [--header K:V]
+                                [--method GET] [--max-requests N] [--record]
 
-Prints one JSON line: sent, ok (2xx), errors, rate (ok/s), p50_ms, p90_ms, p99_ms, max_ms, and
-for each request the (send time, status, reply body) when --record is given (for time-to-notify).
+Prints one JSON line: sent, ok (2xx), errors, rate (ok/s), p50_ms, p90_ms, p95_ms, p99_ms, max_ms,
+and for each request the (send time, reply time, status, reply body) when --record is given (for
+time-to-notify, which counts from the reply). Stops at --duration seconds or --max-requests,
+whichever comes first.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def run(url, duration, concurrency, rate, body, headers, record, max_requests):
+def run(url, duration, concurrency, rate, body, headers, record, max_requests, method="POST"):
     parts = urlsplit(url)
     path = parts.path + ("?" + parts.query if parts.query else "")
     latencies, records, lock = [], [], threading.Lock()
@@ -50,7 +53,7 @@ def run(url, duration, concurrency, rate, body, headers, record, max_requests):
             sent_wall = time.time()
             t0 = time.perf_counter()
             try:
-                conn.request("POST", path, body=body, headers=headers)
+                conn.request(method, path, body=body if method != "GET" else None, headers=headers)
                 reply = conn.getresponse()
                 data = reply.read()
                 status = reply.status
@@ -59,6 +62,7 @@ def run(url, duration, concurrency, rate, body, headers, record, max_requests):
                 conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
                 status, data = 0, b""
             elapsed = (time.perf_counter() - t0) * 1000
+            done_wall = time.time()
             with lock:
                 if 200 <= status < 300:
                     counts["ok"] += 1
@@ -66,7 +70,7 @@ def run(url, duration, concurrency, rate, body, headers, record, max_requests):
                 else:
                     counts["errors"] += 1
                 if record:
-                    records.append((sent_wall, status, data.decode(errors="replace")))
+                    records.append((sent_wall, done_wall, status, data.decode(errors="replace")))
         conn.close()
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
@@ -78,6 +82,7 @@ def run(url, duration, concurrency, rate, body, headers, record, max_requests):
     result = {"sent": counts["sent"], "ok": counts["ok"], "errors": counts["errors"],
               "seconds": round(elapsed, 3), "rate": round(counts["ok"] / elapsed, 1),
               "p50_ms": round(percentile(latencies, 50) or 0, 2), "p90_ms": round(percentile(latencies, 90) or 0, 2),
+              "p95_ms": round(percentile(latencies, 95) or 0, 2),
               "p99_ms": round(percentile(latencies, 99) or 0, 2), "max_ms": round(max(latencies or [0]), 2)}
     if record:
         result["records"] = records
@@ -94,11 +99,12 @@ def main(argv=None):
     parser.add_argument("--body", default="{}")
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--record", action="store_true")
+    parser.add_argument("--method", default="POST", choices=("POST", "GET"))
     args = parser.parse_args(argv)
     headers = {"Content-Type": "application/json"}
     headers.update(dict(h.split(":", 1) for h in args.header))
     result = run(args.url, args.duration, args.concurrency, args.rate, args.body.encode(), headers, args.record,
-                 args.max_requests)
+                 args.max_requests, args.method)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

@@ -58,13 +58,13 @@ def test_a_redirect_is_a_failure_and_is_not_followed(session):
 
 
 def test_a_receiver_slower_than_the_timeout_is_a_timeout(session):
-    with Receiver(delay=2.0) as receiver:
+    with Receiver(delay=10.0) as receiver:
         started = time.monotonic()
         outcome = http.post(session, receiver.url + "/slow", b"{}", {}, timeout=0.5)
         elapsed = time.monotonic() - started
     assert (outcome.ok, outcome.status_code, outcome.error_class) == (False, None, "timeout")
     assert outcome.error == "timed out after 0.5s (127.0.0.1:%d)" % receiver.server.server_address[1]
-    assert elapsed < 1.5
+    assert elapsed < 5  # generous for a loaded machine; without the deadline this waits the full 10 s
 
 
 def test_a_closed_port_is_connection_refused(session):
@@ -150,7 +150,7 @@ def test_a_body_that_trickles_in_is_cut_at_the_deadline(session):
         elapsed = time.monotonic() - started
     assert (outcome.ok, outcome.status_code) == (True, 200)
     assert 0 < len(outcome.body) < 100 and set(outcome.body) == {"x"}
-    assert elapsed < 1.6
+    assert elapsed < 6  # generous for a loaded machine; without the deadline the trickle never ends
 
 
 def test_headers_that_trickle_in_past_the_deadline_are_a_timeout(session):
@@ -159,7 +159,7 @@ def test_headers_that_trickle_in_past_the_deadline_are_a_timeout(session):
         outcome = http.post(session, f"http://127.0.0.1:{port}/", b"{}", {}, timeout=1.0)
         elapsed = time.monotonic() - started
     assert (outcome.ok, outcome.status_code, outcome.error_class) == (False, None, "timeout")
-    assert elapsed < 1.6
+    assert elapsed < 6  # generous for a loaded machine; without the deadline the trickle never ends
 
 
 class _Trickler:

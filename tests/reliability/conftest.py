@@ -107,3 +107,75 @@ def figures(request):
         saved = {}
     saved[f"{request.node.name} [{found['mode']}]"] = found
     FIGURES.write_text(json.dumps(saved, indent=1, sort_keys=True))
+
+
+@pytest.fixture
+def seeded(app, api, client, run_jobs, receiver):
+    """One of everything, in-process: a responder with a webhook device, a group, a configuration
+    with response options and status updates, an alert notified and updated, a flow. Returns the ids
+    the routes take, by argument name, and the response link the device received."""
+    from extensions import db
+    from models import Group, WebhookMessage
+
+    user = api.post("/api/v1/users", json={"username": "bsmith", "name": "Bob Smith", "role": "responder",
+                                           "devices": [{"name": "Pager", "kind": "webhook",
+                                                        "target": f"{receiver.url}/page"}]})
+    assert user.status_code == 201, user.get_json()
+    assert api.post("/api/v1/groups", json={"name": "Ops", "members": ["bsmith"]}).status_code == 201
+    cfg = api.post("/api/v1/configurations", json={
+        "template": "webhook", "name": "Seed", "rateLimitPerMinute": 0,
+        "recipients": [{"id": "bsmith", "recipientType": "PERSON"}],
+        "responseOptions": [{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER"},
+                            {"text": "Resolve", "action": "END"}],
+        "updates": {"status": {"enabled": True, "url": f"{receiver.url}/status"}}}).get_json()
+    alert = client.post(f"/api/integration/1/functions/{cfg['uuid']}/triggers?apiKey={cfg['apiKey']}",
+                        json={"subject": "Seed alert"}).get_json()
+    run_jobs()
+    (page,) = receiver.wait_for(1, path="/page")
+    flow = api.post(f"/api/v1/configurations/{cfg['uuid']}/flows", json={
+        "name": "Note", "enabled": True, "trigger": {"type": "alert.created"},
+        "steps": [{"name": "note", "type": "update_alert", "action": "comment", "comment": "seen"}]}).get_json()
+    message = db.session.query(WebhookMessage).order_by(WebhookMessage.id).first()
+    links = ["/respond/" + r["url"].rsplit("/", 1)[1] for r in json.loads(page["body"])["responses"]]
+    return {"config_uuid": cfg["uuid"], "event_id": alert["eventIdentifier"], "alert_id": alert["alertId"],
+            "message_id": message.id, "msg_id": message.msg_id, "username": "bsmith",
+            "device_id": user.get_json()["devices"][0]["deviceId"], "name": "Ops",
+            "group_id": db.session.query(Group.id).filter_by(name="Ops").scalar(), "flow_id": flow["id"],
+            "token": links[0].rsplit("/", 1)[1], "filename": "klaxon.css", "configuration": cfg,
+            "link_path": links[0], "other_link_path": links[1]}
+
+
+@pytest.fixture
+def routes(app, seeded):
+    """Every (endpoint, method, url) of Flask's URL map, its arguments filled from ``seeded``."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        values = {}
+        for arg in rule.arguments:
+            assert arg in seeded, f"no seeded value for <{arg}> of {rule.rule}: add one to the seeded fixture"
+            values[arg] = seeded[arg]
+        url = rule.build(values, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((rule.endpoint, method, url))
+    return found
+
+
+@pytest.fixture
+def app_errors(app):
+    """The app answers errors as in production (a 500 page) instead of raising into the test."""
+    app.testing = False
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+@pytest.fixture
+def fingerprint(app):
+    """A function counting the rows a request could change, to show that one changed nothing."""
+    from extensions import db
+    from models import Alert, Configuration, Flow, Group, Response, TimelineEntry, User, WebhookMessage
+
+    def count():
+        db.session.expire_all()
+        return {model.__name__: db.session.query(model).count()
+                for model in (Alert, Configuration, Flow, Group, Response, TimelineEntry, User, WebhookMessage)}
+    return count

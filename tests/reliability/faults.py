@@ -100,16 +100,22 @@ class OwnRedis:
         self.proc.kill()
         self.proc.wait(10)
 
+    def restart(self, down_for: float):
+        """SIGKILL it, stay down ``down_for`` seconds, start it again on the same port, empty."""
+        self.kill()
+        time.sleep(down_for)
+        self.start()
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.kill()
 
 
-def kill_embedded_redis(server) -> int:
-    """SIGKILL the serve's embedded redis-server; return its pid (the supervisor restarts it)."""
+def restart_embedded_redis(server) -> None:
+    """SIGKILL the serve's embedded redis-server and wait for the supervisor to start another."""
     (proc,) = children(server, "redis-server")
     kill_tree(proc)
-    return proc.pid
+    wait_for_new(server, lambda s: children(s, "redis-server"), {proc.pid})
 
 
 # --- the database -----------------------------------------------------------------------------
@@ -186,14 +192,19 @@ class Outcome:
     status: int | None  # None: the connection failed
     body: dict | None
     error: str | None = None
+    at: float = 0.0  # time.monotonic() when the answer (or the error) came
+    retry_after: str | None = None
 
 
 class Load:
     """POST ``count`` trigger bodies from ``threads`` threads, each request at most once, all
-    within ``deadline`` seconds; every outcome (status and body, or the connection error) is kept."""
+    within ``deadline`` seconds; every outcome (status and body, or the connection error) is kept.
+    ``pace`` is the least time between two requests of one thread, so the load spans a fault."""
 
-    def __init__(self, url: str, count: int, body_for, threads: int = 8, deadline: float = 120.0):
-        self.url, self.count, self.body_for, self.threads = url, count, body_for, threads
+    def __init__(self, url: str, count: int, body_for, threads: int = 8, deadline: float = 120.0,
+                 pace: float = 0.0, timeout: float = 40.0):
+        self.url, self.count, self.body_for, self.threads, self.pace = url, count, body_for, threads, pace
+        self.timeout = timeout
         self.deadline = time.monotonic() + deadline
         self.outcomes: list[Outcome] = []
         self.lock = threading.Lock()
@@ -208,17 +219,20 @@ class Load:
             self.local.session = session
             try:
                 response = session.post(self.url, data=json.dumps(self.body_for(seq)),
-                                        headers={"Content-Type": "application/json"}, timeout=40)
+                                        headers={"Content-Type": "application/json"}, timeout=self.timeout)
                 try:
                     body = response.json()
                 except ValueError:
                     body = {"text": response.text[:500]}
-                outcome = Outcome(seq, response.status_code, body)
+                outcome = Outcome(seq, response.status_code, body, retry_after=response.headers.get("Retry-After"))
             except requests.RequestException as exc:
                 self.local.session = None
                 outcome = Outcome(seq, None, None, type(exc).__name__)
+        outcome.at = time.monotonic()
         with self.lock:
             self.outcomes.append(outcome)
+        if self.pace:
+            time.sleep(self.pace)
 
     def start(self):
         for seq in range(self.count):
@@ -238,3 +252,38 @@ class Load:
 
     def accepted(self) -> list[Outcome]:
         return [o for o in self.join() if o.status == 202]
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+class AuthSmtpServer:
+    """aiosmtpd on 127.0.0.1 that asks for a login (AUTH PLAIN/LOGIN without TLS) and keeps each message."""
+
+    def __init__(self, username: str, password: str):
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        self.messages, self.logins = [], []
+        outer = self
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+                username.encode(), password.encode())
+            outer.logins.append(ok)
+            return AuthResult(success=ok)
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                outer.messages.append(envelope.content)
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, authenticator=authenticator,
+                                     auth_require_tls=False, auth_required=True)
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from tests.reliability.faults import Load, kill_embedded_redis, wait_for_new
+from tests.reliability.faults import Load, restart_embedded_redis
 from tests.support import Receiver, wait_until
 
 pytestmark = pytest.mark.slow
@@ -27,21 +27,16 @@ def body_for(seq):
 def restart_redis(server, own_redis):
     """Kill Redis mid-load: the embedded one is restarted by the supervisor, our own by us."""
     if own_redis is None:
-        old = kill_embedded_redis(server)
-        from tests.reliability.faults import children
-
-        wait_for_new(server, lambda s: children(s, "redis-server"), {old})
-        return
-    own_redis.kill()
-    time.sleep(DOWN_SECONDS)  # the web keeps answering meanwhile: Redis failures are swallowed
-    own_redis.start()
+        restart_embedded_redis(server)
+    else:
+        own_redis.restart(down_for=DOWN_SECONDS)  # the web keeps answering: Redis failures are swallowed
 
 
 def event_ids(receiver, path):
     return {json.loads(r["body"])["eventIdentifier"] for r in receiver.requests if r["path"] == path}
 
 
-def test_every_accepted_alert_is_stored_notified_and_updated_across_a_redis_restart(site, own_redis, figures):
+def test_every_accepted_alert_is_stored_notified_and_updated_across_a_redis_restart(own_redis, site, figures):
     with Receiver() as device, Receiver() as updates:
         klaxon = site(env={"KLAXON_REDIS_URL": own_redis.url} if own_redis else None)
         klaxon.user("oncall", [("webhook", "Pager", f"{device.url}/page")])
