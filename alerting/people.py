@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from flask import current_app
+
 from extensions import db
 from models import DEVICE_KINDS, GROUP_MODES, ROLES, Device, Group, GroupMember, User, iso
 
@@ -67,7 +69,8 @@ def _device_target(kind: str, target, field: str) -> str:
 
     target = v.text(target, field, max_len=2000, required=True)
     try:
-        return validate_target(kind, target) or target
+        allow = current_app.config["KLAXON"].webhook_allow_cidrs
+        return validate_target(kind, target, allow_cidrs=allow) or target
     except ValueError as exc:
         message = getattr(exc, "message", None) or str(exc)
         raise FieldError(field, message.removeprefix("target: ")) from None

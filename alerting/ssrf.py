@@ -221,3 +221,24 @@ class SafeHTTPAdapter(HTTPAdapter):
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=None)
+
+
+def check_apprise_url(url: str, allow_cidrs) -> None:
+    """Device targets: check the host a URL names, when it names one that resolves.
+
+    Apprise makes its own connections, and its service URLs' "host" is often a token
+    (slack://T000/B000/XXX) that does not resolve: those pass. A host that resolves must be
+    public or allowed, at save time and again before every send (webhook devices are also
+    checked at connect time by SafeHTTPAdapter).
+    """
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or 0
+    except ValueError:
+        return
+    if not host:
+        return
+    try:
+        safe_addresses(host, port, allow_cidrs)
+    except socket.gaierror:
+        return

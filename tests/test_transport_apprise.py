@@ -1,6 +1,7 @@
 """Apprise devices against a real local receiver; device target validation."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 import pytest
@@ -19,10 +20,22 @@ def make_message():
         recipient="bsmith", device_name="Chat")
 
 
+LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]
+
+
+def test_it_refuses_a_loopback_apprise_url_that_is_not_allowed():
+    with Receiver() as receiver:
+        target = receiver.url.replace("http://", "json://") + "/notify"
+        with pytest.raises(TransportError) as err:
+            transport_for("apprise", {}).send(target, make_message())
+        assert err.value.permanent and "KLAXON_WEBHOOK_ALLOW_CIDRS" in err.value.message
+        assert receiver.requests == []
+
+
 def test_it_notifies_an_apprise_url():
     with Receiver() as receiver:
         target = receiver.url.replace("http://", "json://") + "/notify"
-        note = transport_for("apprise", {}).send(target, make_message())
+        note = transport_for("apprise", {"webhook_allow_cidrs": LOOPBACK}).send(target, make_message())
         request = receiver.wait_for(1)[0]
     assert note == "JSON: sent"
     assert request["path"] == "/notify"

@@ -41,8 +41,11 @@ def transport_for(kind: str, settings, **kwargs):
     return cls.from_settings(settings, **kwargs)
 
 
-def validate_target(kind: str, target) -> None:
-    """Check a device target before it is saved; raise ValueError whose message names ``target``."""
+def validate_target(kind: str, target, allow_cidrs=None) -> None:
+    """Check a device target before it is saved; raise ValueError whose message names ``target``.
+
+    With ``allow_cidrs`` given, webhook and Apprise targets also pass the SSRF guard.
+    """
     if kind not in TRANSPORTS:
         raise ValueError(f"kind: unknown device kind {kind!r}; use email, webhook or apprise")
     if not isinstance(target, str) or not target.strip():
@@ -53,8 +56,25 @@ def validate_target(kind: str, target) -> None:
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("target: a webhook device needs an http:// or https:// URL")
+        if allow_cidrs is not None:
+            _guard("apprise", target, allow_cidrs)
     elif not apprise_understands(target):
         raise ValueError("target: Apprise does not understand this URL; see the Apprise wiki for its URL forms")
+    elif allow_cidrs is not None:
+        _guard("apprise", target, allow_cidrs)
+
+
+def _guard(check, target, allow_cidrs) -> None:
+    from ..ssrf import UnsafeURL
+
+    check = {"url": "check_url", "apprise": "check_apprise_url"}[check]
+    from .. import ssrf
+
+    try:
+        check = getattr(ssrf, check)
+        check(target, allow_cidrs)
+    except UnsafeURL as exc:
+        raise ValueError("target: " + str(exc).removeprefix("url: ")) from None
 
 
 def _validate_email(target: str) -> None:

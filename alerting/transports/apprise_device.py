@@ -87,16 +87,28 @@ def _failure_reason(result) -> str:
 class AppriseTransport:
     """Notifies apprise devices through the Apprise library."""
 
+    def __init__(self, allow_cidrs=None):
+        self.allow_cidrs = allow_cidrs
+
     @classmethod
     def from_settings(cls, settings, **kwargs):
-        """Build from Klaxon's settings (Apprise needs none)."""
-        return cls(**kwargs)
+        """Build from Klaxon's settings: Apprise connects by itself, so it needs the SSRF allow-list."""
+        from . import setting
+
+        return cls(allow_cidrs=setting(settings, "webhook_allow_cidrs") or (), **kwargs)
 
     def send(self, target: str, msg: Message) -> str:
         """Notify the Apprise URL ``target``; return a short note or raise TransportError."""
         client = _loaded(target)
         if client is None:
             raise TransportError("apprise: URL not understood", permanent=True)
+        if self.allow_cidrs is not None:
+            from ..ssrf import UnsafeURL, check_apprise_url
+
+            try:
+                check_apprise_url(target, self.allow_cidrs)
+            except UnsafeURL as exc:
+                raise TransportError(f"apprise: {str(exc).removeprefix('url: ')}", permanent=True) from None
         service = client[0].service_name
         title, body = apprise_body(msg)
         with _filter.hiding(target):

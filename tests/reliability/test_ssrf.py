@@ -69,9 +69,6 @@ def test_a_flow_request_url_refuses_a_non_public_address(api, url):
     assert flow.status_code == 400, flow.get_json()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "broken in the code (see docs/reliability.md): alerting/transports/__init__.py validate_target checks a "
-    "webhook device for an http(s) URL with a host and an apprise device for Apprise's grammar, never the address"))
 @pytest.mark.parametrize("kind, url", [("webhook", u) for u in BRIEF]
                          + [("apprise", u.replace("http://", "json://", 1)) for u in BRIEF])
 def test_a_device_refuses_a_non_public_address(api, kind, url):
@@ -90,12 +87,7 @@ def test_an_update_url_saved_while_allowed_reaches_nothing_once_it_is_not(
     assert db.session.query(WebhookMessage).one().status != "delivered"
 
 
-APPRISE_BYPASS = pytest.mark.xfail(strict=True, reason=(
-    "broken in the code (see docs/reliability.md): alerting/transports/apprise_device.py hands the URL to "
-    "Apprise, which makes its own HTTP request outside the SSRF-checked session of alerting/http.py"))
-
-
-@pytest.mark.parametrize("kind, scheme", [("webhook", "http"), pytest.param("apprise", "json", marks=APPRISE_BYPASS)])
+@pytest.mark.parametrize("kind, scheme", [("webhook", "http"), ("apprise", "json")])
 def test_a_device_saved_while_allowed_reaches_nothing_once_it_is_not(
         api, client, receiver, run_jobs, allow_loopback_while_saving, kind, scheme):
     withdraw = allow_loopback_while_saving()
