@@ -11,7 +11,8 @@ from flask_login import current_user
 from alerting import configurations as configs
 from alerting.errors import FieldError
 from blueprints.dashboard import bp
-from blueprints.dashboard.forms import admin_required, error_status, field_errors, is_htmx, render, whole_number
+from blueprints.dashboard.forms import (admin_required, error_status, field_errors, is_htmx, render, render_fragment,
+                                        whole_number)
 from extensions import db
 from models import PRIORITIES, RESPONSE_ACTIONS, Configuration, Group, User
 
@@ -237,7 +238,7 @@ def recipient_search():
         results = [{"type": "PERSON", "id": u.username, "label": f"{u.name} ({u.username})" if u.name else u.username}
                    for u in users] + [{"type": "GROUP", "id": g.name, "label": g.name} for g in groups]
         results = [r for r in results if f"{r['type']}:{r['id']}" not in chosen]
-    return render(TEMPLATE, "recipient_results", results=results, q=query)
+    return render_fragment(TEMPLATE, "recipient_results", results=results, q=query)
 
 
 @bp.get("/integrations/recipients/chip")
@@ -259,13 +260,13 @@ def mapping_preview():
     try:
         sample = json.loads(request.form.get("mappingSample") or "{}")
     except ValueError as exc:
-        return render(TEMPLATE, "mapping_preview", preview={"ok": False, "error": f"Sample payload: {exc}"})
+        return render_fragment(TEMPLATE, "mapping_preview", preview={"ok": False, "error": f"Sample payload: {exc}"})
     result = preview(request.form.get("customMapping") or "{}", sample)
     result["pretty"] = [json.dumps(alert, indent=2, ensure_ascii=False) for alert in result.get("alerts", [])]
-    return render(TEMPLATE, "mapping_preview", preview=result)
+    return render_fragment(TEMPLATE, "mapping_preview", preview=result)
 
 
 @bp.get("/integrations/option-row")
 @admin_required
 def response_option_row():
-    return render(TEMPLATE, "option_row_added", actions=RESPONSE_ACTIONS)
+    return render_fragment(TEMPLATE, "option_row_added", actions=RESPONSE_ACTIONS)

@@ -23,6 +23,11 @@ def render(template_name: str, block: str | None = None, status: int = 200, **co
     """The whole page, or only ``block`` of the same template when HTMX asked (jinja2-fragments style)."""
     if block is None or not is_htmx():
         return render_template(template_name, **context), status
+    return render_fragment(template_name, block, status, **context)
+
+
+def render_fragment(template_name: str, block: str, status: int = 200, **context):
+    """Only ``block`` of the template, whoever asked: for URLs that exist only to serve a fragment."""
     template = current_app.jinja_env.get_template(template_name)
     current_app.update_template_context(context)
     html = "".join(template.blocks[block](template.new_context(context)))

@@ -86,6 +86,9 @@ def add_device(username):
         db.session.commit()
     except (FieldError, Conflict) as exc:
         db.session.rollback()
+        if not is_htmx():  # without JavaScript the card is not a page of its own: say it on the people page
+            flash(f"Device not added: {exc}", "error")
+            return redirect(url_for("dashboard.people") + f"#user-{username}")
         return user_card(load(directory.get_user, username), error_status(), problem(exc), data)
     return after_change(user, f"Added device {device.name}.")
 

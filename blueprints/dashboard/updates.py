@@ -1,8 +1,8 @@
-"""The Updates tab (three update webhooks, saved in place, with their last result and the signing
-secret) and the Flows tab of a saved configuration."""
+"""The Updates tab of a saved configuration: three update webhooks, saved in place, with their last
+result and the signing secret."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 
 from alerting import configurations as configs
 from alerting.errors import FieldError
@@ -10,7 +10,7 @@ from blueprints.dashboard import bp
 from blueprints.dashboard.configurations import get_configuration
 from blueprints.dashboard.forms import admin_required, error_status, field_errors, is_htmx, render
 from extensions import db
-from models import UPDATE_TYPES, Flow, FlowRun, WebhookMessage, iso, utcnow
+from models import UPDATE_TYPES, WebhookMessage, iso, utcnow
 
 TEMPLATE = "dashboard/configuration_updates.html"
 UPDATE_LABELS = {
@@ -94,15 +94,3 @@ def rotate_secret(config_uuid):
         return redirect(url_for("dashboard.configuration_updates", config_uuid=cfg.uuid))
     return updates_page(cfg, saved_values(cfg), block="secret")
 
-
-@bp.get("/integrations/<config_uuid>/flows")
-@admin_required
-def configuration_flows(config_uuid):
-    cfg = get_configuration(config_uuid)
-    if "dashboard.flows_list" in current_app.view_functions:  # the flow editor is installed
-        return redirect(url_for("dashboard.flows_list", config_uuid=cfg.uuid))
-    flows = db.session.query(Flow).filter_by(configuration_id=cfg.id).order_by(Flow.id).all()
-    last_runs = {f.id: db.session.query(FlowRun).filter_by(flow_id=f.id).order_by(FlowRun.id.desc()).first()
-                 for f in flows}
-    return render("dashboard/configuration_flows.html", None, cfg=cfg, flows=flows, last_runs=last_runs,
-                  tab="flows")

@@ -1,15 +1,9 @@
 """A signed-in admin opening every dashboard page and sending every dashboard form (with a valid
 CSRF token and an incomplete body), each as a plain browser request and as an HTMX one, with
 real ids in the URLs: never a server error; a page asked for without JavaScript included."""
-import pytest
-
 from tests.conftest import csrf_from
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "broken in the code (see docs/reliability.md): without HX-Request, GET /integrations/recipients, "
-    "GET /integrations/option-row and POST /integrations/mapping-preview render configuration.html without "
-    "`values`, and POST /people/users/<username>/devices with a form error renders people.html without `errors`"))
 def test_no_dashboard_page_or_form_gives_an_admin_a_server_error(routes, app_errors, admin_client, figures):
     token = csrf_from(admin_client.get("/alerts").get_data(as_text=True))
     gets = [(m, url) for endpoint, m, url in routes if endpoint.startswith("dashboard.") and m == "GET"]
