@@ -16,7 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import or_, update
+from sqlalchemy import exists, or_, update
+from sqlalchemy.orm import aliased
 
 from extensions import db
 from models import Alert, WebhookAttempt, WebhookMessage, utcnow
@@ -83,12 +84,17 @@ def deliver(message_id: int) -> str:
 
 
 def claim(message_id: int, now: datetime) -> bool:
-    """Lease the message for one attempt: only if pending, due and not leased by a live worker."""
+    """Lease the message for one attempt: only if pending, due, not leased by a live worker, and
+    no earlier update of the same alert to the same endpoint is still pending (order per alert)."""
+    earlier = aliased(WebhookMessage)
     result = db.session.execute(
         update(WebhookMessage)
         .where(WebhookMessage.id == message_id, WebhookMessage.status == "pending",
                or_(WebhookMessage.next_attempt_at.is_(None), WebhookMessage.next_attempt_at <= now),
-               or_(WebhookMessage.locked_until.is_(None), WebhookMessage.locked_until < now))
+               or_(WebhookMessage.locked_until.is_(None), WebhookMessage.locked_until < now),
+               ~exists().where(earlier.alert_id == WebhookMessage.alert_id,
+                               earlier.endpoint_id == WebhookMessage.endpoint_id,
+                               earlier.id < WebhookMessage.id, earlier.status == "pending"))
         .values(locked_until=now + timedelta(seconds=LEASE_SECONDS))
         .execution_options(synchronize_session=False))
     return result.rowcount == 1
@@ -139,12 +145,24 @@ def record(send: Send, outcome: http.Outcome) -> str:
         result = _failed(message, outcome, now)
     WEBHOOK_MESSAGES.labels(message.update_type, result).inc()
     due = message.next_attempt_at
+    following = _next_in_line(message) if result != "retry" else None
     db.session.commit()
+    if following is not None:  # it waited for this one to be settled
+        enqueue_now("webhooks", DELIVER_JOB, following)
     if result == "retry":
         enqueue_now("webhooks", DELIVER_JOB, send.message_id, delay=_queue_delay(due))
     elif result == "disabled":
         email_admins(message.endpoint)
     return result
+
+
+def _next_in_line(message: WebhookMessage) -> int | None:
+    """The next pending update of the same alert to the same endpoint, if any."""
+    if message.alert_id is None:
+        return None
+    return db.session.query(WebhookMessage.id).filter(
+        WebhookMessage.alert_id == message.alert_id, WebhookMessage.endpoint_id == message.endpoint_id,
+        WebhookMessage.id > message.id, WebhookMessage.status == "pending").order_by(WebhookMessage.id).limit(1).scalar()
 
 
 def _delivered(message: WebhookMessage, outcome, now) -> str:

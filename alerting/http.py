@@ -206,10 +206,11 @@ def _describe(kind: str, exc: BaseException, url: str, timeout: float) -> str:
     if kind == "ssrf":
         return next(str(item) for item in _causes(exc) if isinstance(item, UnsafeURL))
     phrase = f"timed out after {timeout:g}s" if kind == "timeout" else PHRASES[kind]
-    return f"{phrase} ({_host(url)})"
+    return f"{phrase} ({host_of(url)})"
 
 
-def _host(url: str) -> str:
+def host_of(url: str) -> str:
+    """``host:port`` of ``url`` for an error message (never the path or query, which may hold a token)."""
     try:
         parts = urlsplit(url)
         return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)

@@ -32,16 +32,22 @@ def responder_client(app):
 
 def admin_pages(cfg):
     return ["/integrations", "/integrations/new?template=webhook", f"/integrations/{cfg.uuid}",
-            f"/integrations/{cfg.uuid}/updates", f"/integrations/{cfg.uuid}/flows", "/people", "/people/groups",
+            f"/integrations/{cfg.uuid}/updates", f"/integrations/{cfg.uuid}/flows/", "/people", "/people/groups",
             "/deliveries"]
 
 
 def test_every_page_renders_for_an_admin(admin_client, cfg):
     for url in admin_pages(cfg) + ["/alerts"]:
-        response = admin_client.get(url, follow_redirects=True)  # Flows may hand over to the flow editor
+        response = admin_client.get(url)
         assert response.status_code == 200, url
         page = response.get_data(as_text=True)
         assert page.startswith("<!doctype html>") and "</html>" in page, url
+
+
+def test_the_old_flows_address_opens_the_flow_list(admin_client, cfg):
+    response = admin_client.get(f"/integrations/{cfg.uuid}/flows")
+    assert response.status_code == 308 and response.headers["Location"].endswith(f"/integrations/{cfg.uuid}/flows/")
+    assert "No flows yet" in admin_client.get(response.headers["Location"]).get_data(as_text=True)
 
 
 def test_the_dashboard_root_opens_the_alerts(admin_client):
@@ -51,7 +57,7 @@ def test_the_dashboard_root_opens_the_alerts(admin_client):
 
 def test_pages_send_a_content_security_policy_without_inline_script(admin_client, cfg):
     for url in admin_pages(cfg) + ["/alerts"]:
-        response = admin_client.get(url, follow_redirects=True)
+        response = admin_client.get(url)
         policy = response.headers["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy, url
         page = response.get_data(as_text=True)
@@ -75,7 +81,7 @@ def test_responders_see_alerts_and_only_the_alerts_link(responder_client):
 
 def test_admins_see_every_link_in_the_nav_on_every_page(admin_client, cfg):
     for url in admin_pages(cfg) + ["/alerts"]:
-        page = admin_client.get(url, follow_redirects=True).get_data(as_text=True)
+        page = admin_client.get(url).get_data(as_text=True)
         nav = page[page.index('<nav class="nav">'):page.index("</nav>")]
         for link in ('href="/alerts"', 'href="/integrations"', 'href="/people"', 'href="/deliveries"'):
             assert link in nav, (url, link)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from importlib import metadata
-from urllib.parse import urlsplit
 
 import requests
 
+from ..http import host_of
 from ..messages import Message, webhook_device_body
 from . import TransportError
 
@@ -69,15 +69,7 @@ def requests_post(url: str, body: bytes, headers: dict, timeout: float = DEFAULT
         # requests' own text repeats the whole URL, which may hold a token, so only the host is named.
         kind = _error_class(exc)
         phrase = f"timed out after {timeout:g}s" if kind == "timeout" else ERROR_PHRASES[kind]
-        return PostOutcome(ok=False, error_class=kind, error=f"{phrase} ({_host(url)})")
-
-
-def _host(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-    except ValueError:
-        return "bad URL"
+        return PostOutcome(ok=False, error_class=kind, error=f"{phrase} ({host_of(url)})")
 
 
 def _is_permanent(outcome) -> bool:
