@@ -5,6 +5,7 @@ client (SSRF checks at connect time) can replace the default one, which uses req
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from importlib import metadata
@@ -24,6 +25,7 @@ ERROR_PHRASES = {"invalid_url": "not a usable URL", "tls": "TLS handshake failed
                  "connection": "connection failed"}
 
 
+@functools.lru_cache(maxsize=1)  # reading package metadata costs more than the rest of a send
 def _user_agent() -> str:
     try:
         return f"Klaxon/{metadata.version('klaxon')}"
