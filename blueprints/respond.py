@@ -12,6 +12,7 @@ bp = Blueprint("respond", __name__)
 COMMENT_LIMIT = 5000
 
 
+@bp.errorhandler(InvalidToken)
 def _invalid(exc: InvalidToken):
     return render_template("respond/invalid.html", message=exc.message), exc.status
 
@@ -19,20 +20,14 @@ def _invalid(exc: InvalidToken):
 @bp.get("/respond/<token>")
 def confirm(token):
     """The confirm page: the alert, the chosen option, an optional comment and a button."""
-    try:
-        link = read_token(token)
-    except InvalidToken as exc:
-        return _invalid(exc)
+    link = read_token(token)
     return render_template("respond/confirm.html", link=link, error=None, comment="")
 
 
 @bp.post("/respond/<token>")
 def record(token):
     """Record the response the link stands for, with the comment typed on the confirm page."""
-    try:
-        link = read_token(token)
-    except InvalidToken as exc:
-        return _invalid(exc)
+    link = read_token(token)
     comment = request.form.get("comment", "").strip()
     if len(comment) > COMMENT_LIMIT:
         error = f"The comment is {len(comment)} characters; keep it under {COMMENT_LIMIT}."

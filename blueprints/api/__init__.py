@@ -83,6 +83,17 @@ def page(query, id_column, to_json, default_limit=50):
     return jsonify({"items": [to_json(r) for r in rows], "next": str(rows[-1].id) if more and rows else None})
 
 
+def by_status(query, column, allowed: tuple[str, ...], case):
+    """``query`` narrowed to ``?status=a,b``: each value, put in ``case`` (``str.upper``), one of ``allowed``."""
+    raw = request.args.get("status")
+    if not raw:
+        return query
+    wanted = [case(s.strip()) for s in raw.split(",")]
+    if any(s not in allowed for s in wanted):
+        raise FieldError("status", "must be one or more of " + ", ".join(allowed))
+    return query.filter(column.in_(wanted))
+
+
 def actor() -> str | None:
     return getattr(g, "actor", None)
 

@@ -8,7 +8,7 @@ from alerting.lifecycle import InvalidTransition, annotate, change_status
 from extensions import db
 from models import STATUSES, Alert, Configuration
 
-from . import actor, body, bp, page
+from . import actor, body, bp, by_status, page
 
 SETTABLE = ("ACTIVE", "SUSPENDED", "TERMINATED_EXTERNAL")
 
@@ -25,13 +25,7 @@ def get_alert(alert_id) -> Alert:
 @bp.get("/alerts")
 def list_alerts():
     """Alerts newest first; filters: status, configuration (uuid), priority; limit and cursor."""
-    query = db.session.query(Alert)
-    status = request.args.get("status")
-    if status:
-        wanted = [s.strip().upper() for s in status.split(",")]
-        if any(s not in STATUSES for s in wanted):
-            raise FieldError("status", "must be one or more of " + ", ".join(STATUSES))
-        query = query.filter(Alert.status.in_(wanted))
+    query = by_status(db.session.query(Alert), Alert.status, STATUSES, str.upper)
     priority = request.args.get("priority")
     if priority:
         query = query.filter(Alert.priority == v.priority(priority))

@@ -9,7 +9,7 @@ from alerting.errors import FieldError, NotFound
 from extensions import db
 from models import MESSAGE_STATUSES, UPDATE_TYPES, Alert, Configuration, WebhookAttempt, WebhookMessage, iso
 
-from . import body, bp, page
+from . import body, bp, by_status, page
 
 
 def message_json(message: WebhookMessage, detail: bool = False) -> dict:
@@ -59,13 +59,7 @@ def update_type(field, value) -> str:
 @bp.get("/webhook-messages")
 def list_webhook_messages():
     """Update messages newest first; filters: status, updateType, configuration (uuid), alertId."""
-    query = db.session.query(WebhookMessage)
-    status = request.args.get("status")
-    if status:
-        wanted = [s.strip().lower() for s in status.split(",")]
-        if any(s not in MESSAGE_STATUSES for s in wanted):
-            raise FieldError("status", "must be one or more of " + ", ".join(MESSAGE_STATUSES))
-        query = query.filter(WebhookMessage.status.in_(wanted))
+    query = by_status(db.session.query(WebhookMessage), WebhookMessage.status, MESSAGE_STATUSES, str.lower)
     if request.args.get("updateType"):
         query = query.filter(WebhookMessage.update_type == update_type("updateType", request.args["updateType"]))
     if request.args.get("configuration"):

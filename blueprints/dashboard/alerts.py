@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from alerting.lifecycle import InvalidTransition, annotate, change_status
 from blueprints.dashboard import bp
-from blueprints.dashboard.forms import Page, error_status, is_htmx, page_number, render
+from blueprints.dashboard.forms import Page, error_status, filtered, is_htmx, list_filters, page_number, render
 from extensions import db
 from models import (PRIORITIES, STATUSES, Alert, Configuration, Notification, Response, TimelineEntry,
                     WebhookMessage)
@@ -17,27 +17,14 @@ ACTIONS = {"suspend": ("SUSPENDED", "Suspended"), "resume": ("ACTIVE", "Resumed"
            "terminate": ("TERMINATED_EXTERNAL", "Terminated")}
 
 
-def list_filters() -> dict:
-    """status, priority and configuration (uuid) from the query string; unknown values are ignored."""
-    args = request.args
-    return {"status": args.get("status") if args.get("status") in STATUSES else "",
-            "priority": args.get("priority") if args.get("priority") in PRIORITIES else "",
-            "configuration": args.get("configuration", "")[:36]}
-
-
 def filtered_alerts(filters: dict):
-    query = db.session.query(Alert)
-    if filters["status"]:
-        query = query.filter(Alert.status == filters["status"])
-    if filters["priority"]:
-        query = query.filter(Alert.priority == filters["priority"])
-    if filters["configuration"]:
-        query = query.join(Configuration).filter(Configuration.uuid == filters["configuration"])
+    query = filtered(db.session.query(Alert), filters, {"status": Alert.status, "priority": Alert.priority},
+                     Alert.configuration_id)
     return query.order_by(Alert.id.desc())
 
 
 def list_context() -> dict:
-    filters = list_filters()
+    filters = list_filters({"status": STATUSES, "priority": PRIORITIES})
     page = Page(filtered_alerts(filters), page_number())
     args = {k: v for k, v in filters.items() if v}
     return {"filters": filters, "page": page, "args": args, "statuses": STATUSES, "priorities": PRIORITIES,

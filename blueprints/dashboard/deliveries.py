@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, request, url_for
 from alerting import redeliver as redelivery
 from alerting.errors import Conflict
 from blueprints.dashboard import bp
-from blueprints.dashboard.forms import Page, admin_required, is_htmx, page_number, render
+from blueprints.dashboard.forms import Page, admin_required, filtered, is_htmx, list_filters, page_number, render
 from extensions import db
 from models import MESSAGE_STATUSES, UPDATE_TYPES, Configuration, UpdateEndpoint, WebhookMessage, utcnow
 
@@ -16,22 +16,10 @@ LIST = "dashboard/deliveries.html"
 DETAIL = "dashboard/delivery.html"
 
 
-def list_filters() -> dict:
-    args = request.args
-    return {"status": args.get("status") if args.get("status") in MESSAGE_STATUSES else "",
-            "type": args.get("type") if args.get("type") in UPDATE_TYPES else "",
-            "configuration": args.get("configuration", "")[:36]}
-
-
 def filtered_messages(filters: dict):
-    query = db.session.query(WebhookMessage)
-    if filters["status"]:
-        query = query.filter(WebhookMessage.status == filters["status"])
-    if filters["type"]:
-        query = query.filter(WebhookMessage.update_type == filters["type"])
-    if filters["configuration"]:
-        query = query.join(Configuration, Configuration.id == WebhookMessage.configuration_id) \
-            .filter(Configuration.uuid == filters["configuration"])
+    query = filtered(db.session.query(WebhookMessage), filters,
+                     {"status": WebhookMessage.status, "type": WebhookMessage.update_type},
+                     WebhookMessage.configuration_id)
     return query.order_by(WebhookMessage.id.desc())
 
 
@@ -42,7 +30,7 @@ def endpoints_in_use() -> list[UpdateEndpoint]:
 
 
 def list_page(errors=None, status=200, since_value=None):
-    filters = list_filters()
+    filters = list_filters({"status": MESSAGE_STATUSES, "type": UPDATE_TYPES})
     endpoints = endpoints_in_use()
     default_since = (utcnow() - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M")
     return render(LIST, "results", status=status, filters=filters, args={k: v for k, v in filters.items() if v},

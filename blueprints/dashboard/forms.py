@@ -92,6 +92,29 @@ def page_number() -> int:
     return int(raw) if raw.isdigit() else 1
 
 
+def list_filters(choices: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """A list page's filters from the query string: each of ``choices`` one of its values or "" (unknown
+    values are ignored), then ``configuration`` (a uuid)."""
+    args = request.args
+    filters = {name: args.get(name) if args.get(name) in allowed else "" for name, allowed in choices.items()}
+    filters["configuration"] = args.get("configuration", "")[:36]
+    return filters
+
+
+def filtered(query, filters: dict[str, str], columns: dict, configuration_id):
+    """``query`` narrowed by the filters that are set: ``columns`` maps a filter to the column it matches;
+    ``configuration_id`` is the column that joins the configuration the ``configuration`` filter names."""
+    from models import Configuration
+
+    for name, column in columns.items():
+        if filters[name]:
+            query = query.filter(column == filters[name])
+    if filters["configuration"]:
+        query = query.join(Configuration, Configuration.id == configuration_id) \
+            .filter(Configuration.uuid == filters["configuration"])
+    return query
+
+
 def when(value: datetime | None, seconds: bool = True) -> str:
     """A UTC timestamp as people read it: 2025-11-28 13:25:07."""
     if value is None:

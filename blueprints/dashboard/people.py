@@ -44,10 +44,11 @@ def user_card(user: User, status=200, errors=None, values=None, note=None):
                   device_errors=errors or {}, device_values=values or {}, note=note)
 
 
-def after_change(user: User, message: str):
+def after_change(user: User, message: str, category: str = "success"):
+    """The user's card with ``message`` for HTMX; without JavaScript, the message on the people page."""
     if is_htmx():
         return user_card(user, note=message)
-    flash(message, "success")
+    flash(message, category)
     return redirect(url_for("dashboard.people") + f"#user-{user.username}")
 
 
@@ -111,10 +112,7 @@ def test_device(username, device_id):
     ok, result = directory.send_test_message(device, actor=current_user.username)
     db.session.commit()
     note = f"Test to {device.name}: {'sent' if ok else 'failed'}" + (f" ({result})" if result else "")
-    if is_htmx():
-        return user_card(user, note=note)
-    flash(note, "success" if ok else "error")
-    return redirect(url_for("dashboard.people") + f"#user-{user.username}")
+    return after_change(user, note, "success" if ok else "error")
 
 
 def groups_page(status=200, errors=None, values=None):
