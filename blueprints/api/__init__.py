@@ -104,11 +104,4 @@ def touch_token():
         token.last_used_at = utcnow()
 
 
-from blueprints.api import alerts, configurations, openapi  # noqa: E402,F401
-
-for _optional in ("people", "webhook_messages", "flows"):
-    try:
-        __import__(f"blueprints.api.{_optional}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"blueprints.api.{_optional}":
-            raise
+from blueprints.api import alerts, configurations, flows, openapi, people, webhook_messages  # noqa: E402,F401

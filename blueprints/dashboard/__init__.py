@@ -59,11 +59,5 @@ def index():
 
 
 # The page modules register their views on bp.
-from blueprints.dashboard import alerts, configurations, deliveries, people, templates, updates  # noqa: E402,F401
-
-for _optional in ("flows",):  # the flow editor, when that part of Klaxon is installed
-    try:
-        __import__(f"blueprints.dashboard.{_optional}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"blueprints.dashboard.{_optional}":
-            raise
+from blueprints.dashboard import (alerts, configurations, deliveries, flows, people,  # noqa: E402,F401
+                                  templates, updates)

@@ -190,6 +190,9 @@ def update_group(group_id):
         db.session.commit()
     except (FieldError, Conflict) as exc:
         db.session.rollback()
+        if not is_htmx():  # without JavaScript the card is not a page of its own: say it on the groups page
+            flash(f"Group not saved: {exc}", "error")
+            return redirect(url_for("dashboard.people_groups") + f"#group-{group_id}")
         return group_card(db.session.get(Group, group_id), error_status(), problem(exc))
     if is_htmx():
         return group_card(group, note="Saved.")
