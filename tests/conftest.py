@@ -207,12 +207,31 @@ def smtp_server():
         yield s
 
 
+@pytest.fixture(scope="session")
+def live_database():
+    """PostgreSQL mode: live servers get a database of their own (the test database's name + _live),
+    so the per-test emptying of the test database never pulls rows from under a running server."""
+    if not TEST_DB:
+        return None
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(TEST_DB.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{url.database}_live"
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture
-def live_env(redis_url):
+def live_env(redis_url, live_database):
     """Environment for a live `klaxon serve` in tests: the test PostgreSQL/Redis when given."""
     env = {"KLAXON_SECRET_KEY": "live-test-secret", "KLAXON_WEBHOOK_RETRY_SCHEDULE": "0,1,2,3"}
     if TEST_DB:
-        env["KLAXON_DATABASE_URL"] = TEST_DB
+        env["KLAXON_DATABASE_URL"] = live_database
     else:
         env.pop("KLAXON_DATABASE_URL", None)
     if TEST_REDIS:
@@ -231,7 +250,7 @@ def live_klaxon(tmp_path, live_env, template_database):
         if TEST_DB:
             from sqlalchemy import create_engine
 
-            engine = create_engine(TEST_DB.replace("postgresql://", "postgresql+psycopg://", 1))
+            engine = create_engine(live_env["KLAXON_DATABASE_URL"])
             with engine.begin() as conn:
                 names = [r[0] for r in conn.execute(text(
                     "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename<>'alembic_version'"))]
