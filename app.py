@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
-from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from flask import Flask, jsonify
+from sqlalchemy.exc import InterfaceError, OperationalError, PendingRollbackError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from alerting import wiring
+from blueprints import BLUEPRINTS
+from cli import register_app_commands
 from config import ensure_secret_key, load_settings
-from extensions import csrf, db, login_manager, migrate
+from extensions import csrf, db, login_manager
+from runtime import logsafe, queue, sqlite
 
 HERE = Path(__file__).resolve().parent
 VERSION = "0.1.0"
+log = logging.getLogger("klaxon.app")
+# A database that is away (refused, cut, locked, pool exhausted): SPEC §2's 503, never a 500.
+DATABASE_AWAY = (OperationalError, InterfaceError, PendingRollbackError, PoolTimeoutError)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -25,7 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.db_lock_timeout_seconds),
         MAX_CONTENT_LENGTH=max(settings.max_payload_bytes, 1024 * 1024),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -36,30 +42,79 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.update(overrides)
     app.json.sort_keys = False  # alert properties keep the order they were received in
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsafe.configure(settings.log_level)  # every record one line: control characters escaped
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(HERE / "migrations"))
+    app.teardown_appcontext(end_session)  # runs before Flask-SQLAlchemy's own (teardowns run last first)
+    wire_database(app)
+    wiring.wire()
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
     register_blueprints(app)
+    for error in DATABASE_AWAY:
+        app.register_error_handler(error, database_unavailable)
     app.after_request(security_headers)
-    from cli import register_app_commands
-
     register_app_commands(app)
     return app
 
 
-def register_blueprints(app):
-    from blueprints import BLUEPRINTS
+def wire_database(app: Flask) -> None:
+    """The app's own engines and session get Klaxon's listeners (idempotent; nothing is hooked at import).
 
+    SQLite engines: WAL, busy timeout, BEGIN IMMEDIATE, one writer per process. The session:
+    jobs are queued after commit and dropped after rollback.
+    """
+    with app.app_context():
+        for engine in db.engines.values():
+            sqlite.configure(engine, app.config["KLAXON"].db_lock_timeout_seconds)
+    queue.listen(db.session)
+
+
+def register_blueprints(app):
     for blueprint, exempt in BLUEPRINTS():
         if exempt:
             csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
+
+
+def end_session(_exc=None) -> None:
+    """End the request's session whatever became of its connection.
+
+    Closing the session rolls back, and a database cut since the view's last query (PostgreSQL
+    shut, the backend terminated) fails that ROLLBACK. In Flask-SQLAlchemy's own teardown the
+    OperationalError left Flask after the view's answer had started, so the server closed the
+    connection with no answer at all (SPEC §2: a success or a 503, never nothing). Whatever the
+    view committed stays committed; the rollback had nothing else to undo.
+    """
+    lost = discard_session()
+    if lost:
+        log.warning("database connection lost as a request ended: %s", lost)
+
+
+def discard_session() -> str | None:
+    """Close the session; if closing failed, the name of the error (the connection is dead)."""
+    try:
+        db.session.remove()
+        return None
+    except SQLAlchemyError as exc:
+        try:
+            db.session.remove()  # the failed rollback invalidated the connection: this close releases it
+        except SQLAlchemyError:
+            db.session.registry.clear()
+        return type(exc).__name__
+
+
+def database_unavailable(exc):
+    """Any route meeting an unavailable database: discard the session (its connection may be dead) and 503."""
+    discard_session()
+    log.error("database unavailable: %s", type(exc).__name__)
+    response = jsonify(code=503, reason="Service Unavailable", message="The database is unavailable; retry shortly.")
+    response.status_code = 503
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def security_headers(response):
@@ -70,41 +125,11 @@ def security_headers(response):
     return response
 
 
-def engine_options(url: str) -> dict:
+def engine_options(url: str, wait: float = 5.0) -> dict:
+    """Engine options; ``wait`` bounds how long a request waits for the database before its 503."""
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record):
-    """WAL and a busy timeout: web processes and workers write to one SQLite file at once."""
-    if type(dbapi_connection).__module__ != "sqlite3":
-        return
-    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-# One SQLite writer per process at a time: threads queue on this lock instead of on SQLite's
-# busy handler, whose sleeps grow to 100 ms and make the tail latency of every writer long.
-_SQLITE_WRITER = threading.RLock()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(conn):
-    """Take SQLite's write lock at BEGIN, so a read-then-write transaction never dead-ends in 'database is locked'."""
-    if conn.dialect.name == "sqlite":
-        conn.info["klaxon_writer"] = _SQLITE_WRITER.acquire(timeout=30)
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-@event.listens_for(Engine, "commit")
-@event.listens_for(Engine, "rollback")
-def _sqlite_end(conn):
-    if conn.info.pop("klaxon_writer", False):
-        _SQLITE_WRITER.release()
+        return {"connect_args": {"timeout": wait, "check_same_thread": False}}
+    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800, "pool_timeout": wait}
+    if url.startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": max(1, round(wait))}
+    return options

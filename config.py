@@ -9,12 +9,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 DEFAULT_RETRY_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
-SECRET_NAMES = {"secret_key", "database_url", "redis_url", "smtp_url"}
+SECRET_NAMES = {"secret_key", "database_url", "redis_url", "smtp_url", "metrics_token"}
 
 
 class ConfigError(ValueError):
@@ -28,7 +31,7 @@ def _env(env, name, default=None):
         try:
             value = Path(env[name + "_FILE"]).read_text().strip()
         except OSError as exc:
-            raise ConfigError(f"{name}_FILE: cannot read {env[name + '_FILE']!r}: {exc.strerror}")
+            raise ConfigError(f"{name}_FILE: cannot read {env[name + '_FILE']!r}: {exc.strerror}") from None
     if value is None or value.strip() == "":
         return default
     return value.strip()
@@ -83,9 +86,6 @@ def parse_bind(name, raw):
 
 
 def parse_database_url(name, raw):
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
         url = make_url(raw)
     except ArgumentError:
@@ -125,13 +125,15 @@ def parse_cidrs(name, raw):
 
 
 def parse_schedule(name, raw):
-    try:
-        values = [int(part) for part in raw.split(",") if part.strip() != ""]
-    except ValueError:
-        raise ConfigError(f"{name}: expected seconds separated by commas, got {raw!r}") from None
-    if not values or any(v < 0 for v in values):
-        raise ConfigError(f"{name}: expected non-negative seconds separated by commas, got {raw!r}")
-    return tuple(values)
+    """Comma-separated whole seconds (0 or more), one per attempt, such as ``0,5,300``."""
+    parts = [part.strip() for part in (raw or "").split(",")]
+    if not any(parts):
+        raise ConfigError(f"{name}: expected seconds separated by commas, such as 0,5,300; got nothing")
+    for part in parts:
+        if not (part.isascii() and part.isdigit()):  # rejects blanks, signs, decimals and words alike
+            raise ConfigError(f"{name}: expected whole seconds (0 or more) separated by commas, "
+                              f"got {part!r} in {raw!r}")
+    return tuple(int(part) for part in parts)
 
 
 def parse_base_url(name, raw):
@@ -162,8 +164,12 @@ class Settings:
     endpoint_concurrency: int = 4
     endpoint_disable_after_hours: float = 120.0
     secret_grace_hours: float = 24.0
+    webhook_lease_seconds: float = 30.0
+    notify_lease_seconds: float = 90.0
     log_level: str = "INFO"
-    extra: dict = field(default_factory=dict)
+    metrics_token: str | None = None
+    db_lock_timeout_seconds: float = 5.0
+    minute_seconds: float = 60.0  # how long a "minute" of heartbeats (and on-call) is; tests shorten it
 
     @property
     def bind(self):
@@ -173,8 +179,6 @@ class Settings:
         """Settings as (ENV_NAME, value) pairs with secrets masked, for `klaxon check`."""
         rows = []
         for f in fields(self):
-            if f.name == "extra":
-                continue
             value = getattr(self, f.name)
             if f.name in SECRET_NAMES and value:
                 value = mask(str(value))
@@ -201,7 +205,7 @@ def load_settings(env=None, **overrides):
     redis_raw = _env(env, "KLAXON_REDIS_URL")
     smtp_url = _env(env, "KLAXON_SMTP_URL")
     if smtp_url:
-        from alerting.transports.email import parse_smtp_url
+        from alerting.notifications.transports.email import parse_smtp_url
 
         try:
             parse_smtp_url(smtp_url)
@@ -231,10 +235,19 @@ def load_settings(env=None, **overrides):
         endpoint_concurrency=env_int(env, "KLAXON_ENDPOINT_CONCURRENCY", 4, minimum=1, maximum=256),
         endpoint_disable_after_hours=env_float(env, "KLAXON_ENDPOINT_DISABLE_AFTER_HOURS", 120.0, minimum=0.001),
         secret_grace_hours=env_float(env, "KLAXON_SECRET_GRACE_HOURS", 24.0, minimum=0.0),
+        # How long a worker holds a claimed row before another may take it (a killed worker's work waits this long).
+        webhook_lease_seconds=env_float(env, "KLAXON_WEBHOOK_LEASE_SECONDS", 30.0, minimum=0.5),
+        notify_lease_seconds=env_float(env, "KLAXON_NOTIFY_LEASE_SECONDS", 90.0, minimum=0.5),
         log_level=(_env(env, "KLAXON_LOG_LEVEL", "INFO")).upper(),
+        metrics_token=_env(env, "KLAXON_METRICS_TOKEN"),
+        minute_seconds=env_float(env, "KLAXON_MINUTE_SECONDS", 60.0, minimum=0.01),
+        # How long a request waits for SQLite's write lock (or PostgreSQL's connect) before its 503.
+        db_lock_timeout_seconds=env_float(env, "KLAXON_DB_LOCK_TIMEOUT_SECONDS", 5.0, minimum=0.1),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"KLAXON_LOG_LEVEL: use DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
+    if settings.metrics_token is not None and len(settings.metrics_token) < 16:
+        raise ConfigError("KLAXON_METRICS_TOKEN: use at least 16 characters (e.g. `openssl rand -hex 24`)")
     return replace(settings, **overrides) if overrides else settings
 
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
+from alerting import validation as v
+from alerting.errors import Checks, Conflict, FieldError, NotFound
+from alerting.ids import owned_row, row_id
+from alerting.notifications import dispatch
+from alerting.notifications.shifts import ON_CALL_FIELDS, apply_on_call, on_call_json
+from alerting.notifications.transports import validate_target
 from extensions import db
 from models import DEVICE_KINDS, GROUP_MODES, ROLES, Device, Group, GroupMember, User, iso
-
-from . import validation as v
-from .errors import Conflict, FieldError, NotFound
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 USER_FIELDS = {"username", "name", "role", "devices", "password", "active"}
 DEVICE_FIELDS = {"deviceId", "name", "kind", "target", "enabled", "order"}
-GROUP_FIELDS = {"name", "members", "mode", "escalationDelayMinutes", "description"}
+GROUP_FIELDS = {"name", "members", "mode", "escalationDelayMinutes", "description"} | ON_CALL_FIELDS
 
 
 def _no_unknown(data: dict, allowed: set, where: str = "") -> None:
@@ -23,19 +27,25 @@ def _no_unknown(data: dict, allowed: set, where: str = "") -> None:
             raise FieldError(f"{where}{key}", "is not a known field (use " + ", ".join(sorted(allowed)) + ")")
 
 
-def get_user(username: str) -> User:
-    """The user with this username, or NotFound."""
-    user = db.session.query(User).filter_by(username=username).first()
+def get_user(username: str, lock: bool = False) -> User:
+    """The user with this username, or NotFound; ``lock`` holds their row until the commit.
+
+    Whoever changes a user's devices locks the user first, so concurrent edits run one after the other.
+    """
+    query = db.session.query(User).filter_by(username=username)
+    user = (query.with_for_update() if lock else query).first()
     if user is None:
         raise NotFound(f"No user {username!r}.")
     return user
 
 
-def get_group(name: str) -> Group:
-    """The group with this name (or numeric id), or NotFound."""
-    group = db.session.query(Group).filter_by(name=name).first()
-    if group is None and str(name).isdigit():
-        group = db.session.get(Group, int(name))
+def get_group(name: str, lock: bool = False) -> Group:
+    """The group with this name (or numeric id), or NotFound; ``lock`` holds its row until the commit."""
+    query = db.session.query(Group)
+    query = query.with_for_update() if lock else query
+    group = query.filter_by(name=name).first()
+    if group is None and row_id(name) is not None:
+        group = query.filter_by(id=row_id(name)).first()
     if group is None:
         raise NotFound(f"No group {name!r}.")
     return group
@@ -43,10 +53,7 @@ def get_group(name: str) -> Group:
 
 def get_device(user: User, device_id: int) -> Device:
     """The user's device with this deviceId, or NotFound (another user's device is not found either)."""
-    device = db.session.get(Device, device_id)
-    if device is None or device.user_id != user.id:
-        raise NotFound(f"User {user.username!r} has no device {device_id}.")
-    return device
+    return owned_row(Device, device_id, f"User {user.username!r} has no device {device_id}.", user_id=user.id)
 
 
 def _username(value) -> str:
@@ -64,13 +71,13 @@ def _role(value, default):
     return value
 
 
-def _device_target(kind: str, target, field: str) -> str:
-    from .transports import validate_target
-
+def _device_target(kind: str, target, field: str, saved: tuple) -> str:
+    """The checked target; the SSRF check runs only when (kind, target) differs from ``saved``."""
     target = v.text(target, field, max_len=2000, required=True)
     try:
-        allow = current_app.config["KLAXON"].webhook_allow_cidrs
-        return validate_target(kind, target, allow_cidrs=allow) or target
+        allow = None if saved == (kind, target) else current_app.config["KLAXON"].webhook_allow_cidrs
+        validate_target(kind, target, allow_cidrs=allow)
+        return target
     except ValueError as exc:
         message = getattr(exc, "message", None) or str(exc)
         raise FieldError(field, message.removeprefix("target: ")) from None
@@ -85,20 +92,27 @@ def _apply_device(device: Device, data, where: str, position: int | None) -> Dev
         raise FieldError(where.rstrip("."), "must be an object with name, kind and target")
     _no_unknown(data, DEVICE_FIELDS, where)
     creating = device.id is None and not device.kind
+    saved = (device.kind, device.target)
+    checks = Checks()  # name, kind and target are checked apart, so a form shows every error at once
     if creating or "name" in data:
-        device.name = v.text(data.get("name"), f"{where}name", max_len=100, required=True)
+        device.name = checks.run(v.text, data.get("name"), f"{where}name", max_len=100, required=True)
     if creating or "kind" in data:
-        kind = data.get("kind")
-        if kind not in DEVICE_KINDS:
-            raise FieldError(f"{where}kind", "must be one of " + ", ".join(DEVICE_KINDS))
-        device.kind = kind
-    if creating or "target" in data or "kind" in data:
-        device.target = _device_target(device.kind, data.get("target", device.target), f"{where}target")
+        device.kind = checks.run(_device_kind, data.get("kind"), f"{where}kind")
+    if (creating or "target" in data or "kind" in data) and device.kind:
+        device.target = checks.run(_device_target, device.kind, data.get("target", device.target),
+                                   f"{where}target", saved)
+    checks.done()
     device.enabled = v.boolean(data.get("enabled"), f"{where}enabled",
                                default=True if device.enabled is None else device.enabled)
     device.position = v.integer(data.get("order"), f"{where}order", minimum=0,
                                 default=device.position if position is None else position)
     return device
+
+
+def _device_kind(kind, field: str) -> str:
+    if kind not in DEVICE_KINDS:
+        raise FieldError(field, "must be one of " + ", ".join(DEVICE_KINDS))
+    return kind
 
 
 def _set_devices(user: User, items) -> None:
@@ -137,9 +151,17 @@ def create_user(data: dict) -> User:
                 role=_role(data.get("role"), "responder"), active=v.boolean(data.get("active"), "active", True))
     _set_password(user, data.get("password"))
     _set_devices(user, data.get("devices") or [])
-    db.session.add(user)
-    db.session.flush()
+    insert_once(user, f"username: {username!r} is already taken.")
     return user
+
+
+def insert_once(row, taken: str) -> None:
+    """Add a new row in a savepoint; if a concurrent request got its unique name first, Conflict(taken)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        raise Conflict(taken) from None
 
 
 def update_user(user: User, data: dict) -> User:
@@ -203,9 +225,7 @@ def delete_device(device: Device) -> None:
 
 def send_test_message(device: Device, actor: str | None = None) -> tuple[bool, str]:
     """Send a test message to one device now, with no alert behind it; (ok, what happened)."""
-    from .notify import send_test_message as send
-
-    return send(device, actor)
+    return dispatch.send_test_message(device, actor)
 
 
 def _members(value) -> list[User]:
@@ -254,6 +274,7 @@ def _apply_group(group: Group, data: dict) -> Group:
         # keep the rows of members who stay: a delete and insert of the same (group, user) would clash
         current = {m.user_id: m for m in group.members}
         group.members = [_member(current.get(u.id), u, i) for i, u in enumerate(users)]
+    apply_on_call(group, data)
     return group
 
 
@@ -267,8 +288,7 @@ def create_group(data: dict) -> Group:
     """A new group from SPEC §7 JSON; the caller commits."""
     group = Group(description="")
     _apply_group(group, data)
-    db.session.add(group)
-    db.session.flush()
+    insert_once(group, f"name: a group named {group.name!r} already exists.")
     return group
 
 
@@ -302,4 +322,5 @@ def group_to_json(group: Group) -> dict:
     """A group with its members' usernames in order, as the REST API shows it (SPEC §7)."""
     return {"id": group.id, "name": group.name, "description": group.description, "mode": group.mode,
             "escalationDelayMinutes": group.escalation_delay_minutes,
-            "members": [m.user.username for m in group.members], "createdAt": iso(group.created_at)}
+            "members": [m.user.username for m in group.members], **on_call_json(group),
+            "createdAt": iso(group.created_at)}

@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
+from alerting import sign_in
+from alerting.ids import row_id
 from extensions import db, login_manager
 from models import User
 
@@ -28,9 +30,12 @@ class SetupForm(FlaskForm):
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
-    return user if user and user.active else None
+def load_user(session_id):
+    """The user of a session id ``<id>:<session_version>`` (User.get_id), while that version is current."""
+    user_id, _, version = str(session_id).partition(":")
+    number, version = row_id(user_id), row_id(version)
+    user = db.session.get(User, number) if number is not None and version is not None else None
+    return user if user and user.active and user.session_version == version else None
 
 
 def safe_next(target):
@@ -52,19 +57,27 @@ def login():
     if no_users():
         return redirect(url_for("auth.setup"))
     form = LoginForm()
-    error = None
-    if form.validate_on_submit():
-        user = db.session.query(User).filter_by(username=form.username.data.strip().lower()).first()
-        if user and user.active and user.check_password(form.password.data):
-            login_user(user, remember=False)
-            return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-        error = "Wrong username or password."
-    return render_template("auth/login.html", form=form, error=error), 401 if error else 200
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form, error=None)
+    username, address = form.username.data.strip().lower(), request.remote_addr
+    wait = sign_in.retry_after(username, address)
+    if wait:
+        error = f"Too many failed sign-ins. Try again in {wait} s."
+        return render_template("auth/login.html", form=form, error=error), 429, {"Retry-After": str(wait)}
+    user = sign_in.authenticate(username, form.password.data)
+    if user is None:
+        sign_in.record_failure(username, address)
+        return render_template("auth/login.html", form=form, error="Wrong username or password."), 401
+    sign_in.record_success(username)
+    login_user(user, remember=False)
+    return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    current_user.end_sessions()  # a copy of this session's cookie must not outlive the logout
+    db.session.commit()
     logout_user()
     flash("Signed out.")
     return redirect(url_for("auth.login"))

@@ -1,26 +1,39 @@
-"""The integration URL (SPEC §2): POST /api/integration/1/functions/<uuid>/triggers."""
+"""The integration URL (SPEC §2): POST /api/integration/1/functions/<uuid>/triggers.
+
+Bodies are read as real senders send them: any JSON media type, JSON with no or a text/plain
+Content-Type, and for the webhook template a form and xMatters' query parameters.
+"""
 from __future__ import annotations
 
 import base64
 import hmac
-import json
 import logging
 import uuid as uuidlib
+from dataclasses import dataclass, fields
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from alerting.alerts import apply_change
-from alerting.metrics import ALERTS_RECEIVED
-from alerting.ratelimit import over_limit
+from alerting import heartbeats
+from alerting.alerts import callbacks, group_commit
+from alerting.alerts.create import apply_change
+from alerting.alerts.ratelimit import over_limit
+from alerting.errors import FieldError
+from alerting.json_input import parse_json
 from alerting.sources import SourceError, parse
 from alerting.sources.pagerduty import pagerduty_error_body, pagerduty_success_body, with_dedup_key
 from extensions import db
 from models import Configuration
+from runtime import sqlite
+from runtime.metrics import ALERTS_RECEIVED
 
 bp = Blueprint("inbound", __name__)
+FORM_FIELDS = ("subject", "message", "priority")
 log = logging.getLogger("klaxon.inbound")
-REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large",
+REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+           413: "Payload Too Large",
            415: "Unsupported Media Type", 429: "Too Many Requests", 503: "Service Unavailable"}
 
 
@@ -56,34 +69,102 @@ def presented_key(template: str) -> str | None:
     return None
 
 
-def load_configuration(config_uuid: str) -> Configuration:
+@dataclass(frozen=True)
+class ConfigurationSnapshot:
+    """What the integration URL reads of a configuration before any write lock (SPEC §2)."""
+    id: int
+    uuid: str
+    name: str
+    template: str
+    api_key: str
+    enabled: bool
+    custom_mapping: str | None
+    rate_limit_per_minute: int
+
+
+SNAPSHOT_COLUMNS = [getattr(Configuration.__table__.c, f.name) for f in fields(ConfigurationSnapshot)]
+
+
+def snapshot(cfg) -> ConfigurationSnapshot:
+    return ConfigurationSnapshot(*(getattr(cfg, f.name) for f in fields(ConfigurationSnapshot)))
+
+
+def load_configuration(config_uuid: str) -> ConfigurationSnapshot:
+    """The configuration by uuid, read on a connection of its own that takes no write lock
+    (on SQLite: a deferred transaction, outside this process's writer lock; runtime.sqlite)."""
     try:
         uuidlib.UUID(config_uuid)
     except ValueError:
         raise Reject(404, f"No configuration {config_uuid!r}; check the integration URL.") from None
-    cfg = db.session.query(Configuration).filter_by(uuid=config_uuid).first()
-    if cfg is None:
+    with db.engine.connect().execution_options(**{sqlite.READ_ONLY: True}) as conn:
+        row = conn.execute(select(*SNAPSHOT_COLUMNS).where(Configuration.__table__.c.uuid == config_uuid)).first()
+        conn.rollback()
+    if row is None:
         raise Reject(404, f"No configuration {config_uuid!r}; check the integration URL.")
-    return cfg
+    return ConfigurationSnapshot(*row)
 
 
-def read_json(limit: int):
+def read_json(limit: int, forms: bool = False):
+    """The body as a JSON value (SPEC §2 content types); with ``forms``, a form's fields as a trigger body."""
     if request.content_length is not None and request.content_length > limit:
         raise Reject(413, f"The body is {request.content_length} bytes; the limit is {limit} "
                           "(KLAXON_MAX_PAYLOAD_BYTES).")
-    mimetype = request.mimetype or ""
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise Reject(415, "Send the body as JSON with Content-Type: application/json.")
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise Reject(413, f"The body is over the limit of {limit} bytes (KLAXON_MAX_PAYLOAD_BYTES).")
+    kind = body_kind(request.mimetype or "", raw, forms)
+    if kind == "form":
+        return form_body(raw)
+    if kind is None:
+        raise Reject(415, "Send the body as JSON (Content-Type: application/json)"
+                          + (" or as a form (application/x-www-form-urlencoded)." if forms else "."))
     try:
-        return json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Reject(400, f"body: malformed JSON ({getattr(exc, 'msg', 'not UTF-8')})", field="body") from None
+        return parse_json(raw if raw.strip() else b"{}")
+    except FieldError as exc:
+        raise Reject(400, exc.message, field=exc.field) from None
 
 
-def check_key(cfg: Configuration, key: str | None) -> None:
+def body_kind(mimetype: str, raw: bytes, forms: bool) -> str | None:
+    """"json", "form" or None (415). JSON media types are JSON; so is a body with no or a
+    text/plain Content-Type that is empty or looks like a JSON object (malformed, it is a 400)."""
+    if mimetype in ("application/json", "text/json") or mimetype.endswith("+json"):
+        return "json"
+    if forms and mimetype == "application/x-www-form-urlencoded":
+        return "form"
+    if mimetype in ("", "text/plain") and (not raw.strip() or raw.lstrip()[:1] == b"{"):
+        return "json"
+    return None
+
+
+def form_body(raw: bytes) -> dict:
+    """A form's fields become properties; ``subject``, ``message`` and ``priority`` also fill those fields."""
+    try:
+        fields = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=1000))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Reject(400, f"body: not a readable form ({type(exc).__name__})", field="body") from None
+    body: dict = {"properties": fields}
+    for name in FORM_FIELDS:
+        if fields.get(name, "").strip():
+            body[name] = fields[name]
+    return body
+
+
+def with_query_fields(payload):
+    """xMatters' "trigger alerts by webhook": ``?recipients=`` (comma-separated names), ``?subject=``
+    and ``?message=`` fill the fields the body lacks."""
+    if not isinstance(payload, dict):
+        return payload
+    filled = dict(payload)
+    names = [name.strip() for name in request.args.get("recipients", "").split(",") if name.strip()]
+    if names and filled.get("recipients") is None:
+        filled["recipients"] = names
+    for name in ("subject", "message"):
+        if request.args.get(name, "").strip() and not filled.get(name):
+            filled[name] = request.args[name]
+    return filled
+
+
+def check_key(cfg: ConfigurationSnapshot, key: str | None) -> None:
     if not key:
         raise Reject(401, "Pass the configuration's API key as ?apiKey=, X-Api-Key or HTTP Basic password.")
     if not hmac.compare_digest(key.encode(), cfg.api_key.encode()):
@@ -95,25 +176,39 @@ def trigger(config_uuid):
     return receive(lambda: locate(config_uuid))
 
 
-def locate(config_uuid: str) -> tuple[Configuration, object]:
+@bp.get("/api/integration/1/functions/<config_uuid>/triggers")
+def ping(config_uuid):
+    """A heartbeat's ping by GET (SPEC §10); every other template takes only POST."""
+    return receive(lambda: locate(config_uuid, ping_only=True))
+
+
+def locate(config_uuid: str, ping_only: bool = False) -> tuple[ConfigurationSnapshot, object]:
     """The configuration named in the URL, once the presented key is checked, and the body."""
     cfg = load_configuration(config_uuid)
     try:
+        if ping_only and cfg.template != "heartbeat":
+            raise Reject(405, "POST alerts to this URL; only a heartbeat configuration is pinged by GET.",
+                         headers={"Allow": "POST"})
         return cfg, opened_body(cfg)
     except Reject as err:
         err.template = cfg.template
         raise
 
 
-def opened_body(cfg: Configuration):
+def opened_body(cfg: ConfigurationSnapshot):
     """The body, once the key presented for ``cfg`` is checked."""
     limit = current_app.config["KLAXON"].max_payload_bytes
     key = presented_key(cfg.template)
+    if cfg.template == "heartbeat":  # a ping: any body, or none, and it is not read
+        check_key(cfg, key)
+        return None
     if key is None and cfg.template == "pagerduty":  # PagerDuty senders put the key in the body
         payload = read_json(limit)
         check_key(cfg, routing_key(payload))
         return payload
     check_key(cfg, key)
+    if cfg.template == "webhook":
+        return with_query_fields(read_json(limit, forms=True))
     return read_json(limit)
 
 
@@ -129,15 +224,23 @@ def receive(find, template: str | None = None):
     ``template`` styles the errors raised before a configuration is known."""
     cfg = None
     try:
-        cfg, payload = find()
+        found, payload = find()
+        cfg = snapshot(found)
+        db.session.rollback()  # end any read of find's (on SQLite it may hold the writer lock) before the writes
         if not cfg.enabled:
             raise Reject(409, "This configuration is disabled; enable it in the dashboard to accept alerts.")
+        if cfg.template == "heartbeat":
+            return heartbeat_ping(cfg)
         try:
             changes = parse(cfg.template, payload, cfg.custom_mapping)
         except SourceError as exc:
             raise Reject(400, str(exc), field=exc.field) from None
         if cfg.template == "pagerduty":
             changes = [with_dedup_key(change) for change in changes]
+        try:
+            callbacks.check_urls(changes)
+        except FieldError as exc:
+            raise Reject(400, exc.message, field=exc.field) from None
         wait = over_limit(cfg, len(changes))
         if wait:
             raise Reject(429, f"Over this configuration's limit of {cfg.rate_limit_per_minute} alerts per "
@@ -145,7 +248,7 @@ def receive(find, template: str | None = None):
         return accept(cfg, changes)
     except Reject as err:
         db.session.rollback()
-        ALERTS_RECEIVED.labels(configuration=cfg.uuid if cfg else "unknown", outcome="rejected").inc()
+        ALERTS_RECEIVED.labels(configuration=cfg.name if cfg else "unknown", outcome="rejected").inc()
         return error_response(cfg.template if cfg else err.template or template, err)
     except (OperationalError, DBAPIError) as exc:
         db.session.rollback()
@@ -154,23 +257,48 @@ def receive(find, template: str | None = None):
         return error_response(None, err)
 
 
-def accept(cfg: Configuration, changes: list):
-    """Apply every change in one transaction; the 202 goes out only after the commit."""
+def accept(cfg: ConfigurationSnapshot, changes: list):
+    """Apply every change in one transaction of the process's writer (group commit); the 202 goes
+    out only after the commit of the batch that holds them."""
     request_id = str(uuidlib.uuid4())
-    outcomes = [apply_change(cfg, change, request_id) for change in changes]
-    bodies = [outcome_json(request_id, o) for o in outcomes]  # built before commit: no reload after it
-    config_uuid, template = cfg.uuid, cfg.template
-    db.session.commit()
-    for outcome in outcomes:
-        ALERTS_RECEIVED.labels(configuration=config_uuid, outcome=outcome.action).inc()
-    if template == "pagerduty":
+    wait = current_app.config["KLAXON"].db_lock_timeout_seconds
+    bodies, actions = group_commit.submit(lambda: apply_all(cfg.id, changes, request_id), wait)
+    for action in actions:
+        ALERTS_RECEIVED.labels(configuration=cfg.name, outcome=action).inc()
+    if cfg.template == "pagerduty":
         return jsonify(pagerduty_success_body(changes[0].dedup_key)), 202
-    if template == "webhook" or len(bodies) == 1:
+    if cfg.template == "webhook" or len(bodies) == 1:
         return jsonify(bodies[0] if bodies else {"requestId": request_id}), 202
     return jsonify({"requestId": request_id, "alerts": bodies}), 202
 
 
-def outcome_json(request_id, outcome) -> dict:
+def apply_all(config_id: int, changes: list, request_id: str) -> tuple[list[dict], list[str]]:
+    """In the writer's transaction: apply the changes; the 202's bodies and the outcomes' actions,
+    built before the commit (no reload after it). A configuration disabled or deleted since the
+    request read it is refused as it would have been then."""
+    cfg = db.session.get(Configuration, config_id)
+    if cfg is None:
+        raise Reject(404, "This configuration was deleted; check the integration URL.")
+    if not cfg.enabled:
+        raise Reject(409, "This configuration is disabled; enable it in the dashboard to accept alerts.")
+    outcomes = [apply_change(cfg, change, request_id) for change in changes]
+    bodies = [outcome_json(request_id, o, change) for o, change in zip(outcomes, changes, strict=True)]
+    return bodies, [outcome.action for outcome in outcomes]
+
+
+def heartbeat_ping(snap: ConfigurationSnapshot):
+    """Record a heartbeat's ping (ending its outage, if any); 200 {"status": "up", "nextExpectedAt"}."""
+    cfg = db.session.get(Configuration, snap.id)
+    if cfg is None:
+        raise Reject(404, "This configuration was deleted; check the integration URL.")
+    body = heartbeats.ping(cfg, request.method, request.remote_addr, request.user_agent.string)
+    config_name = cfg.name
+    db.session.commit()
+    ALERTS_RECEIVED.labels(configuration=config_name, outcome="ping").inc()
+    return jsonify(body), 200
+
+
+def outcome_json(request_id, outcome, change=None) -> dict:
     alert = outcome.alert
     body = {"requestId": request_id}
     if alert is not None:
@@ -181,4 +309,10 @@ def outcome_json(request_id, outcome) -> dict:
         body["unresolvedRecipients"] = [r["id"] for r in outcome.unresolved]
     if outcome.action not in ("created", "deduplicated"):
         body["action"] = outcome.action
+    if getattr(change, "ignored_fields", None):
+        body["ignoredFields"] = change.ignored_fields
+    if outcome.warnings:
+        body["warnings"] = list(outcome.warnings)
+    if outcome.maintenance is not None:
+        body["maintenance"] = outcome.maintenance.id
     return body

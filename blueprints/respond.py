@@ -3,9 +3,10 @@
 Mail scanners and link previews follow GET links, so a GET must never count as a response.
 """
 from flask import Blueprint, render_template, request
+from flask_wtf.csrf import CSRFError
 
 from alerting.errors import Conflict, FieldError
-from alerting.responses import InvalidToken, read_token, record_response
+from alerting.notifications.responses import InvalidToken, read_token, record_response
 from extensions import db
 
 bp = Blueprint("respond", __name__)
@@ -15,6 +16,14 @@ COMMENT_LIMIT = 5000
 @bp.errorhandler(InvalidToken)
 def _invalid(exc: InvalidToken):
     return render_template("respond/invalid.html", message=exc.message), exc.status
+
+
+@bp.errorhandler(CSRFError)
+def _no_csrf(_exc: CSRFError):
+    # a POST from anything but the confirm page (a scanner, an expired form): say what to do, record nothing
+    message = ("This confirmation form has expired or did not come from Klaxon's page. Open the link in the "
+               "message again and press the button there.")
+    return render_template("respond/invalid.html", message=message), 400
 
 
 @bp.get("/respond/<token>")

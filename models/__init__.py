@@ -1,18 +1,75 @@
 """Klaxon's data model (SPEC §1), one module per part of the product."""
-from .alerts import (OPEN_STATUSES, RESPONSE_ACTIONS, STATUSES, TIMELINE_TYPES, Alert, AlertTarget,
-                     Notification, Response, TimelineEntry)
-from .base import db, iso, new_uuid, utcnow
-from .configurations import PRIORITIES, TEMPLATES, UPDATE_TYPES, Configuration, UpdateEndpoint
-from .flows import Flow, FlowRun
-from .people import DEVICE_KINDS, GROUP_MODES, ROLES, ApiToken, Device, Group, GroupMember, User
-from .webhooks import MESSAGE_STATUSES, WebhookAttempt, WebhookMessage, new_message_id
+from models.alerts import (
+                           OPEN_STATUSES,
+                           RESPONSE_ACTIONS,
+                           STATUSES,
+                           Alert,
+                           AlertTarget,
+                           DedupKey,
+                           Notification,
+                           Response,
+                           TimelineEntry,
+)
+from models.base import db, iso, new_uuid, utcnow
+from models.configurations import PRIORITIES, TEMPLATES, UPDATE_TYPES, Configuration, UpdateEndpoint
+from models.flows import Flow, FlowRun
+from models.oncall import (
+                           MEMBER_TYPES,
+                           ROTATION_DIRECTIONS,
+                           ROTATION_EVERY,
+                           EscalationPlan,
+                           GroupFallback,
+                           Override,
+                           Shift,
+                           ShiftMember,
+)
+from models.people import DEVICE_KINDS, GROUP_MODES, ROLES, ApiToken, Device, Group, GroupMember, User
+from models.webhooks import MESSAGE_STATUSES, WebhookAttempt, WebhookMessage, new_message_id
 
 __all__ = [
-    "db", "iso", "new_uuid", "utcnow",
-    "Alert", "AlertTarget", "Notification", "Response", "TimelineEntry",
-    "OPEN_STATUSES", "RESPONSE_ACTIONS", "STATUSES", "TIMELINE_TYPES",
-    "Configuration", "UpdateEndpoint", "PRIORITIES", "TEMPLATES", "UPDATE_TYPES",
-    "Flow", "FlowRun",
-    "ApiToken", "Device", "Group", "GroupMember", "User", "DEVICE_KINDS", "GROUP_MODES", "ROLES",
-    "WebhookAttempt", "WebhookMessage", "MESSAGE_STATUSES", "new_message_id",
+                           "DEVICE_KINDS",
+                           "GROUP_MODES",
+                           "MEMBER_TYPES",
+                           "MESSAGE_STATUSES",
+                           "OPEN_STATUSES",
+                           "PRIORITIES",
+                           "RESPONSE_ACTIONS",
+                           "ROLES",
+                           "ROTATION_DIRECTIONS",
+                           "ROTATION_EVERY",
+                           "STATUSES",
+                           "TEMPLATES",
+                           "UPDATE_TYPES",
+                           "Alert",
+                           "AlertTarget",
+                           "ApiToken",
+                           "Configuration",
+                           "DedupKey",
+                           "Device",
+                           "EscalationPlan",
+                           "Flow",
+                           "FlowRun",
+                           "Group",
+                           "GroupFallback",
+                           "GroupMember",
+                           "Notification",
+                           "Override",
+                           "Response",
+                           "Shift",
+                           "ShiftMember",
+                           "TimelineEntry",
+                           "UpdateEndpoint",
+                           "User",
+                           "WebhookAttempt",
+                           "WebhookMessage",
+                           "db",
+                           "iso",
+                           "new_message_id",
+                           "new_uuid",
+                           "utcnow",
 ]
+
+from models.heartbeats import Heartbeat, HeartbeatPing
+from models.maintenance import MaintenanceHold, MaintenanceWindow
+
+__all__ += ["Heartbeat", "HeartbeatPing", "MaintenanceHold", "MaintenanceWindow"]

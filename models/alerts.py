@@ -1,15 +1,12 @@
 """Alerts, their notifications, responses, escalation targets and timeline."""
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 
-from .base import db, new_uuid, utcnow
+from models.base import db, new_uuid, utcnow
 
 STATUSES = ("ACTIVE", "SUSPENDED", "TERMINATED", "TERMINATED_EXTERNAL")
 OPEN_STATUSES = ("ACTIVE", "SUSPENDED")
 RESPONSE_ACTIONS = ("RECORD_RESPONSE", "STOP_NOTIFYING_USER", "STOP_NOTIFYING_TARGET",
                     "ESCALATE", "END", "ASSIGN_TO_USER")
-TIMELINE_TYPES = ("EVENT_CREATED", "NOTIFICATION_DELIVERED", "NOTIFICATION_FAILED", "RESPONSE_RECEIVED",
-                  "EVENT_ESCALATED", "EVENT_SUSPENDED", "EVENT_RESUMED", "EVENT_ANNOTATED",
-                  "EVENT_TERMINATED", "WEBHOOK_DELIVERED", "WEBHOOK_FAILED", "FLOW_RUN")
 
 
 class Alert(db.Model):
@@ -34,6 +31,8 @@ class Alert(db.Model):
     unresolved_recipients = db.Column(db.JSON, nullable=False, default=list)
     response_options = db.Column(db.JSON, nullable=False, default=list)
     suppressed = db.Column(db.Boolean, nullable=False, default=False)  # flood control held its messages
+    # the trigger asked for escalationOverride: escalating groups notify every member at once
+    escalation_override = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     assigned_user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
     expires_at = db.Column(db.DateTime, index=True)
     dispatched_at = db.Column(db.DateTime)  # recipients resolved and first wave queued
@@ -92,9 +91,11 @@ class Notification(db.Model):
 
 class Response(db.Model):
     __tablename__ = "responses"
+    # one response per (message, option): the same option twice is refused by the database itself
+    __table_args__ = (UniqueConstraint("notification_id", "response", name="uq_responses_notification_response"),)
     id = db.Column(db.Integer, primary_key=True)
     alert_id = db.Column(db.Integer, db.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True)
-    notification_id = db.Column(db.Integer, db.ForeignKey("notifications.id", ondelete="SET NULL"), unique=True)
+    notification_id = db.Column(db.Integer, db.ForeignKey("notifications.id", ondelete="SET NULL"))
     user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
     recipient = db.Column(db.String(64), nullable=False)
     device_name = db.Column(db.String(100))
@@ -102,6 +103,18 @@ class Response(db.Model):
     action = db.Column(db.String(32), nullable=False)
     comment = db.Column(db.Text)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class DedupKey(db.Model):
+    """One row per (configuration, dedup key) ever triggered: the row concurrent triggers of that key lock.
+
+    Holding it (SELECT … FOR UPDATE) while looking for the open alert makes "find or create"
+    one step, so 100 concurrent triggers of one new key create one alert, not one per process.
+    """
+    __tablename__ = "dedup_keys"
+    configuration_id = db.Column(db.Integer, db.ForeignKey("configurations.id", ondelete="CASCADE"),
+                                 primary_key=True)
+    dedup_key = db.Column(db.String(255), primary_key=True)
 
 
 class TimelineEntry(db.Model):

@@ -1,13 +1,13 @@
 """Shared column helpers: naive UTC timestamps and public ids."""
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from extensions import db
 
 
 def utcnow():
     """Naive UTC now: every timestamp in the database is naive UTC (same on SQLite and PostgreSQL)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def new_uuid():
@@ -19,4 +19,4 @@ def iso(dt):
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if dt else None
 
 
-__all__ = ["db", "utcnow", "new_uuid", "iso"]
+__all__ = ["db", "iso", "new_uuid", "utcnow"]

@@ -1,11 +1,11 @@
 """Integrations (configurations of a workflow template) and their update endpoints."""
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, text
 
-from .base import db, new_uuid, utcnow
+from models.base import db, new_uuid, utcnow
 
-TEMPLATES = ("webhook", "alertmanager", "grafana", "pagerduty", "custom")
+TEMPLATES = ("webhook", "alertmanager", "grafana", "pagerduty", "custom", "heartbeat")
 PRIORITIES = ("HIGH", "MEDIUM", "LOW")
-UPDATE_TYPES = ("status", "delivery", "response")
+UPDATE_TYPES = ("status", "delivery", "response", "comment", "escalation")
 
 
 class Configuration(db.Model):
@@ -28,10 +28,14 @@ class Configuration(db.Model):
     dedup_window_minutes = db.Column(db.Integer, nullable=False, default=1440)
     flood_limit_per_minute = db.Column(db.Integer, nullable=False, default=0)
     custom_mapping = db.Column(db.Text)
+    # property names sent in eventProperties of updates (xMatters' "Include in Outbound Integrations"); None: all
+    outbound_properties = db.Column(db.JSON)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    endpoints = db.relationship("UpdateEndpoint", back_populates="configuration",
-                                cascade="all, delete-orphan")
+    # the configuration's own endpoints; an alert's callbacks (UpdateEndpoint.alert_id set) are not among them
+    endpoints = db.relationship("UpdateEndpoint", back_populates="configuration", cascade="all, delete-orphan",
+                                primaryjoin="and_(Configuration.id == UpdateEndpoint.configuration_id, "
+                                            "UpdateEndpoint.alert_id.is_(None))")
 
     def endpoint(self, update_type):
         return next((e for e in self.endpoints if e.update_type == update_type), None)
@@ -40,7 +44,9 @@ class Configuration(db.Model):
 class UpdateEndpoint(db.Model):
     """One update type (status, delivery, response) of a configuration: checkbox, URL and health."""
     __tablename__ = "update_endpoints"
-    __table_args__ = (UniqueConstraint("configuration_id", "update_type", name="uq_update_endpoints_config_type"),)
+    # one endpoint per update type of a configuration; an alert's callbacks (SPEC §2) may be several
+    __table_args__ = (Index("uq_update_endpoints_config_type", "configuration_id", "update_type", unique=True,
+                            sqlite_where=text("alert_id IS NULL"), postgresql_where=text("alert_id IS NULL")),)
     id = db.Column(db.Integer, primary_key=True)
     configuration_id = db.Column(db.Integer, db.ForeignKey("configurations.id", ondelete="CASCADE"),
                                  nullable=False, index=True)
@@ -52,6 +58,10 @@ class UpdateEndpoint(db.Model):
     failing_since = db.Column(db.DateTime)
     last_success_at = db.Column(db.DateTime)
     last_result = db.Column(db.Text)
+    # set for a trigger's ``callbacks`` entry: this endpoint serves that alert alone
+    alert_id = db.Column(db.Integer, db.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    auth_user_name = db.Column(db.String(200))  # HTTP Basic of a callback (authType BASIC)
+    auth_password = db.Column(db.Text)  # sent in the Authorization header; never logged nor shown
     configuration = db.relationship("Configuration", back_populates="endpoints")
 
     @property

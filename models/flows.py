@@ -1,5 +1,5 @@
 """Flows (a trigger and steps on a configuration) and the record of each run."""
-from .base import db, utcnow
+from models.base import db, utcnow
 
 
 class Flow(db.Model):

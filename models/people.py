@@ -5,7 +5,7 @@ from flask_login import UserMixin
 from sqlalchemy import UniqueConstraint
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .base import db, utcnow
+from models.base import db, utcnow
 
 ROLES = ("admin", "responder")
 DEVICE_KINDS = ("email", "webhook", "apprise")
@@ -21,11 +21,24 @@ class User(UserMixin, db.Model):
     password_hash = db.Column(db.String(256))
     active = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Part of every session's id: changed by a logout or a new password, it ends every session at once.
+    session_version = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # Part of the signed iCalendar feed URL of the user's shifts: changing it revokes the old URL.
+    calendar_nonce = db.Column(db.String(32))
     devices = db.relationship("Device", back_populates="user", order_by="Device.position",
                               cascade="all, delete-orphan")
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self):
+        """Sign this user out everywhere: session cookies made before now stop working."""
+        self.session_version = (self.session_version or 0) + 1
+
+    def get_id(self):
+        """The id Flask-Login keeps in the session: ``<id>:<session_version>`` (checked by auth.load_user)."""
+        return f"{self.id}:{self.session_version or 0}"
 
     def check_password(self, password):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
@@ -60,9 +73,17 @@ class Group(db.Model):
     description = db.Column(db.Text, nullable=False, default="")
     mode = db.Column(db.String(24), nullable=False, default="all-at-once")
     escalation_delay_minutes = db.Column(db.Float, nullable=False, default=5)
+    timezone = db.Column(db.String(64), nullable=False, default="UTC", server_default="UTC")  # IANA, for shifts
+    calendar_nonce = db.Column(db.String(32))  # part of the signed feed URL: changing it revokes the old URL
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     members = db.relationship("GroupMember", back_populates="group", order_by="GroupMember.position",
                               cascade="all, delete-orphan")
+    shifts = db.relationship("Shift", back_populates="group", order_by="Shift.position",
+                             cascade="all, delete-orphan")
+    fallback = db.relationship("GroupFallback", back_populates="group", order_by="GroupFallback.position",
+                               foreign_keys="GroupFallback.group_id", cascade="all, delete-orphan")
+    overrides = db.relationship("Override", back_populates="group", order_by="Override.start_at",
+                                cascade="all, delete-orphan")
 
 
 class GroupMember(db.Model):

@@ -3,7 +3,7 @@ import secrets
 
 from sqlalchemy import Index
 
-from .base import db, utcnow
+from models.base import db, utcnow
 
 MESSAGE_STATUSES = ("pending", "delivered", "dead", "skipped")
 
@@ -24,7 +24,7 @@ class WebhookMessage(db.Model):
     configuration_id = db.Column(db.Integer, db.ForeignKey("configurations.id", ondelete="CASCADE"), nullable=False)
     endpoint_id = db.Column(db.Integer, db.ForeignKey("update_endpoints.id", ondelete="CASCADE"), nullable=False)
     alert_id = db.Column(db.Integer, db.ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
-    update_type = db.Column(db.String(16), nullable=False)
+    update_type = db.Column(db.String(32), nullable=False)  # an endpoint's type, or recipient_failure
     url = db.Column(db.Text, nullable=False)
     body = db.Column(db.Text, nullable=False)
     status = db.Column(db.String(16), nullable=False, default="pending")

@@ -47,3 +47,43 @@ document.addEventListener("htmx:load", function (event) {
     if (openDetails[details.id]) details.open = true;
   });
 });
+// A read-only text box shown whole (the integration URL): as tall as its text, no scrollbar.
+function fitTextareas(root) {
+  root.querySelectorAll("textarea[data-fit]").forEach(function (box) {
+    box.style.height = "auto";
+    box.style.height = box.scrollHeight + 2 + "px";
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { fitTextareas(document); });
+document.addEventListener("htmx:load", function (event) { fitTextareas(event.target); });
+// Fields that only mean something for one kind of "When" (a flow's trigger) show only for it.
+function syncWhen(root) {
+  var when = document.getElementById("triggerType");
+  if (!when) return;
+  root.querySelectorAll("[data-show-when]").forEach(function (field) {
+    field.hidden = field.getAttribute("data-show-when") !== when.value;
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { syncWhen(document); });
+document.addEventListener("htmx:load", function () { syncWhen(document); });
+document.addEventListener("change", function (event) {
+  if (event.target.id !== "triggerType") return;
+  syncWhen(document);
+  // The flow editor's field reference opens the trigger fields of the chosen "When".
+  document.querySelectorAll("details[data-trigger]").forEach(function (details) {
+    details.open = details.getAttribute("data-trigger") === event.target.value;
+  });
+});
+window.addEventListener("resize", function () { fitTextareas(document); });
+// Member pickers: typing narrows the list of people to tick.
+document.addEventListener("input", function (event) {
+  if (!event.target.matches("[data-picker-search]")) return;
+  var picker = event.target.closest("[data-picker]");
+  var words = event.target.value.trim().toLowerCase();
+  var shown = 0;
+  picker.querySelectorAll("[data-picker-item]").forEach(function (item) {
+    item.hidden = words !== "" && item.getAttribute("data-picker-item").indexOf(words) === -1;
+    if (!item.hidden) shown += 1;
+  });
+  picker.querySelector("[data-picker-none]").hidden = shown !== 0;
+});

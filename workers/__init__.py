@@ -3,6 +3,7 @@ import functools
 
 from flask import has_app_context
 
+from app import create_app
 from extensions import db
 
 _app = None
@@ -12,8 +13,6 @@ def worker_app():
     """The process's app, made once (the worker usually pushes its context itself)."""
     global _app
     if _app is None:
-        from app import create_app
-
         _app = create_app()
     return _app
 

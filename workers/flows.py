@@ -1,7 +1,6 @@
 """RQ jobs for flows."""
 from alerting.flows import engine
-
-from . import job
+from workers import job
 
 
 @job

@@ -1,17 +1,12 @@
-"""Notification jobs: dispatch an alert, retry one notification, take one escalation step."""
-from alerting import escalation, notify
-
-from . import job
+"""Notification jobs: dispatch new alerts, retry one notification, take one escalation step."""
+from alerting.notifications import dispatch as notify
+from alerting.notifications import escalation
+from workers import job
 
 
 @job
 def dispatch_pending() -> int:
     return notify.dispatch_pending()
-
-
-@job
-def dispatch_alert(alert_id: int) -> int:
-    return notify.dispatch_alert(alert_id)
 
 
 @job

@@ -1,7 +1,6 @@
 """RQ jobs for update webhooks."""
-from alerting.delivery import deliver
-
-from . import job
+from alerting.update_webhooks.post import deliver
+from workers import job
 
 
 @job

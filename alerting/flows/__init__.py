@@ -6,10 +6,9 @@
 from __future__ import annotations
 
 from alerting.errors import Conflict
+from alerting.flows.validate import validate_flow
 from extensions import db
 from models import Configuration, Flow, FlowRun, iso, utcnow
-
-from .validate import validate_flow
 
 
 def save_flow(cfg: Configuration, data: dict, flow: Flow | None = None) -> Flow:

@@ -13,17 +13,15 @@ from datetime import timedelta
 
 from sqlalchemy import or_, update
 
-from alerting.lifecycle import add_timeline
-from alerting.metrics import FLOW_RUNS
-from alerting.queue import enqueue_after_commit
+from alerting import jobs
+from alerting.alerts.lifecycle import add_timeline
+from alerting.flows.steps import RunState, alert_json, run_step
 from extensions import db
 from models import Alert, FlowRun, utcnow
-
-from .steps import RunState, alert_json, run_step
+from runtime.metrics import FLOW_RUNS
 
 log = logging.getLogger("klaxon.flows")
 
-RUN_JOB = "workers.flows.run_flow"
 STEP_BUDGET = 50
 TIME_BUDGET = 60.0  # seconds; a step already started may add one HTTP timeout (10 s)
 LEASE = timedelta(seconds=120)  # a running run not finished by then is given up as failed
@@ -35,7 +33,7 @@ SWEEP_BATCH = 500
 def queue_run(run: FlowRun) -> None:
     """Queue the run's job once the transaction that wrote it commits."""
     run.locked_until = utcnow() + PENDING_GRACE
-    enqueue_after_commit("flows", RUN_JOB, run.id)
+    jobs.RUN_FLOW.after_commit(run.id)
 
 
 def claim(run_id: int) -> bool:
@@ -99,6 +97,7 @@ def execute(state: RunState, steps: list) -> str | None:
 def take_step(state: RunState, step: dict):
     """One step and its record, committed together (or the record alone, after a rollback)."""
     db.session.info[DEPTH_KEY] = state.depth + 1
+    failure: Exception | None
     try:
         record, result, failure = run_step(state, step)
         if failure:
@@ -142,7 +141,7 @@ def sweep(now) -> int:
     for run_id in lost:
         db.session.execute(update(FlowRun).where(FlowRun.id == run_id, FlowRun.status == "pending")
                            .values(locked_until=now + PENDING_GRACE).execution_options(synchronize_session=False))
-        enqueue_after_commit("flows", RUN_JOB, run_id)
+        jobs.RUN_FLOW.after_commit(run_id)
     db.session.commit()
     stuck = db.session.query(FlowRun).filter(FlowRun.status == "running", FlowRun.locked_until <= now) \
         .order_by(FlowRun.id).limit(SWEEP_BATCH).all()

@@ -14,21 +14,19 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from alerting import http
+from alerting.alerts.lifecycle import InvalidTransition, add_timeline, annotate, change_status
 from alerting.errors import FieldError
-from alerting.lifecycle import InvalidTransition, add_timeline, annotate, change_status
+from alerting.flows.templates import FlowTemplateError, render_value
+from alerting.outbound import http
 from alerting.sources.base import AlertChange
 from extensions import db
 from models import PRIORITIES, Alert, Configuration, FlowRun
-
-from .templates import FlowTemplateError, render_value
 
 MAX_DEPTH = 3  # a flow-created alert may start flows that create alerts, three levels at most
 HTTP_TIMEOUT = 10.0  # the same as update webhooks
 SHOWN_BYTES = 16 * 1024  # of a body kept in the run record; templates see up to 64 KiB
 SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|key|password|signature", re.I)
 STATUS_FOR = {"terminate": "TERMINATED_EXTERNAL", "suspend": "SUSPENDED", "resume": "ACTIVE"}
-_sessions: dict = {}
 
 
 class StepFailed(Exception):
@@ -103,14 +101,6 @@ def redact(headers: dict) -> dict:
     return {k: ("••••" if SECRET_HEADER.search(k) else v) for k, v in headers.items()}
 
 
-def http_session():
-    """One SSRF-guarded requests.Session per process (per allowed-CIDR setting)."""
-    key = (current_app.config["KLAXON"].webhook_allow_cidrs, current_app.config.get("KLAXON_VERSION", "0"))
-    if key not in _sessions:
-        _sessions[key] = http.new_session(key[0], f"Klaxon/{key[1]}")
-    return _sessions[key]
-
-
 def http_request(state: RunState, step: dict) -> Result:
     """Send the request with the update webhooks' SSRF guard and timeout; a non-2xx fails the step."""
     fields = render_fields(state, step, ("url", "headers", "body"))
@@ -122,7 +112,8 @@ def http_request(state: RunState, step: dict) -> Result:
     shown = {"method": method, "url": fields["url"].strip(), "headers": redact(headers), "body": clip(body)}
     timeout = max(0.5, min(HTTP_TIMEOUT, state.remaining()))
     db.session.commit()  # nothing to write here; on SQLite an open transaction would hold the write lock
-    outcome = http.post(http_session(), shown["url"], body.encode(), headers, timeout=timeout, method=method)
+    session = http.session(current_app.config["KLAXON"].webhook_allow_cidrs)
+    outcome = http.post(session, shown["url"], body.encode(), headers, timeout=timeout, method=method)
     output = {"status": outcome.status_code, "json": outcome.json if len(outcome.body) <= SHOWN_BYTES else None,
               "body": clip(outcome.body), "errorClass": outcome.error_class, "durationMs": outcome.duration_ms}
     if not outcome.ok:
@@ -139,7 +130,7 @@ def _change(fields: dict, priority: str | None) -> AlertChange:
 
 def create_alert(state: RunState, step: dict) -> Result:
     """Create an alert in any configuration, exactly as an inbound trigger would."""
-    from alerting.alerts import create_alert as create
+    from alerting.alerts.create import create_alert as create
 
     fields = render_fields(state, step, ("configuration", "subject", "message", "priority", "properties", "dedupKey"))
     cfg_uuid = fields["configuration"].strip()
@@ -158,6 +149,7 @@ def create_alert(state: RunState, step: dict) -> Result:
         return Result(fields, {"dryRun": True, "configuration": cfg.uuid}, status="skipped")
     outcome = create(cfg, _change(fields, priority), actor=state.actor)
     alert = outcome.alert
+    assert alert is not None  # create_alert always returns the alert it made or matched
     if outcome.action == "created":
         add_timeline(alert, "FLOW_RUN", actor=state.actor, flow=state.run.flow.name, flowId=state.run.flow_id,
                      runId=state.run.id, createdByFlow=True, depth=state.depth + 1)
@@ -217,10 +209,12 @@ def run_step(state: RunState, step: dict) -> tuple[dict, Result | None, StepFail
         failure = exc
     except FieldError as exc:  # a value create_alert refused (e.g. a property of the wrong type)
         failure = StepFailed(exc.message, error_class="value")
+    done = failure if failure is not None else result
+    assert done is not None  # a step either returns its Result or raises
     record = {"name": step["name"], "type": step["type"],
-              "status": failure and "failed" or result.status,
-              "input": failure.input if failure else result.input,
-              "output": failure.output if failure else result.output,
+              "status": "failed" if isinstance(done, StepFailed) else done.status,
+              "input": done.input,
+              "output": done.output,
               "error": str(failure) if failure else None,
               "errorClass": failure.error_class if failure else None,
               "durationMs": int((time.monotonic() - started) * 1000)}

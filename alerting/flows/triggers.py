@@ -8,41 +8,47 @@ feed each other stop after a few levels instead of looping forever.
 """
 from __future__ import annotations
 
+from alerting.configurations import sample_payload
+from alerting.events import AlertCreated, NotificationSettled, ResponseRecorded, StatusChanged
+from alerting.flows.engine import DEPTH_KEY, queue_run
+from alerting.flows.steps import MAX_DEPTH
 from extensions import db
 from models import Alert, Configuration, Flow, FlowRun, TimelineEntry, utcnow
 
-from .engine import DEPTH_KEY, queue_run
-from .steps import MAX_DEPTH
+# A flow's trigger type (SPEC §5, product vocabulary stored in each flow) for each event that starts flows.
+TRIGGER_TYPE = {AlertCreated: "alert.created", StatusChanged: "alert.status",
+                NotificationSettled: "notification.delivery", ResponseRecorded: "alert.response"}
+TRIGGER_TYPES = tuple(TRIGGER_TYPE.values())
+Event = AlertCreated | StatusChanged | NotificationSettled | ResponseRecorded
 
 
-def matches(trigger: dict, kind: str, data: dict) -> bool:
+def matches(trigger: dict, event: Event) -> bool:
     """Does a flow's trigger fire on this event? (``response`` and ``status`` compare in any case.)"""
-    if (trigger or {}).get("type") != kind:
+    if (trigger or {}).get("type") != TRIGGER_TYPE.get(type(event)):
         return False
     if trigger.get("response"):
-        response = data.get("response")
-        text = getattr(response, "response", response) or ""
+        response = getattr(event, "response", None)
+        text = getattr(response, "response", None) or ""
         if text.strip().lower() != trigger["response"].strip().lower():
             return False
-    if trigger.get("status") and str(data.get("status") or "").upper() != trigger["status"].upper():
-        return False
-    return True
+    wanted = trigger.get("status")
+    return not wanted or str(getattr(event, "status", None) or "").upper() == wanted.upper()
 
 
-def describe(kind: str, data: dict) -> dict:
+def describe(event: Event) -> dict:
     """The event as JSON: the ``trigger`` templates see and the run keeps."""
-    if kind == "notification.delivery":
-        note = data["notification"]
+    kind = TRIGGER_TYPE[type(event)]
+    if isinstance(event, NotificationSettled):
+        note = event.notification
         return {"type": kind, "recipient": note.recipient, "device": note.device_name, "deviceId": note.device_id,
-                "deliveryStatus": "Delivered" if data.get("delivered") else "Failed", "message": data.get("message")}
-    if kind == "alert.response":
-        response = data["response"]
-        return {"type": kind, "recipient": data.get("recipient") or response.recipient,
-                "device": data.get("device"), "response": response.response, "action": response.action,
-                "annotation": data.get("annotation")}
-    if kind == "alert.status":
-        return {"type": kind, "status": data.get("status"), "username": data.get("username")}
-    return {"type": kind, "username": data.get("username")}
+                "deliveryStatus": "Delivered" if event.delivered else "Failed", "message": event.message}
+    if isinstance(event, ResponseRecorded):
+        response = event.response
+        return {"type": kind, "recipient": event.recipient or response.recipient, "device": event.device,
+                "response": response.response, "action": response.action, "annotation": event.annotation}
+    if isinstance(event, StatusChanged):
+        return {"type": kind, "status": event.status, "username": event.username}
+    return {"type": kind, "username": event.username}
 
 
 def carried_depth(alert: Alert) -> int:
@@ -67,12 +73,13 @@ def enabled_flows(configuration_id: int) -> list[Flow]:
     return cache[configuration_id]
 
 
-def on_event(alert: Alert, kind: str, data: dict) -> list[FlowRun]:
-    """Events listener: a pending FlowRun, queued after commit, for each enabled flow that matches."""
-    flows = [f for f in enabled_flows(alert.configuration_id) if matches(f.trigger, kind, data)]
+def on_event(event: Event) -> list[FlowRun]:
+    """Listener: a pending FlowRun, queued after commit, for each enabled flow the event matches."""
+    alert = event.alert
+    flows = [f for f in enabled_flows(alert.configuration_id) if matches(f.trigger, event)]
     if not flows:
         return []
-    trigger = dict(describe(kind, data), depth=event_depth(alert))
+    trigger = dict(describe(event), depth=event_depth(alert))
     runs = []
     for flow in flows:
         run = FlowRun(flow_id=flow.id, alert_id=alert.id, trigger=trigger, status="pending", steps=[],
@@ -90,12 +97,10 @@ def on_event(alert: Alert, kind: str, data: dict) -> list[FlowRun]:
 
 def sample_alert(cfg: Configuration) -> dict:
     """The alert a test run sees when no real alert is chosen: the configuration's sample payload."""
-    from alerting.configurations import sample_payload
-
     sample = sample_payload(cfg)
     return {"alertId": "sample", "eventIdentifier": 0, "status": "ACTIVE", "priority": sample["priority"],
             "subject": sample["subject"], "message": sample["message"], "properties": sample["properties"],
-            "dedupKey": sample["dedupKey"], "configuration": cfg.uuid}
+            "dedupKey": sample.get("dedupKey"), "configuration": cfg.uuid}
 
 
 def sample_trigger(flow: Flow, alert: Alert | None) -> dict:

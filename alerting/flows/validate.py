@@ -3,22 +3,24 @@
 A definition is ``{"name", "enabled", "trigger": {"type", "response"?, "status"?}, "steps": [...]}``.
 Step names are identifiers, unique in the whole flow (branches included), because templates reach
 earlier steps as ``steps.<name>``. Every template field is compiled here, so a syntax error is a
-400 when saving rather than a failed run later.
+400 when saving rather than a failed run later. Each step is checked even after another failed, and
+the errors come together as FieldErrors keyed by path (``steps[1].cases.HIGH[0].url``), the first
+of them being the one the API answers with, so a form can show each beside its step and field. An
+http_request URL that is not a template, and not already in the saved definition, passes the
+save-time SSRF check of every outbound URL.
 """
 from __future__ import annotations
 
-import ipaddress
 import re
-from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
 
-from alerting.errors import FieldError
-from alerting.events import KINDS
+from alerting.errors import Checks, FieldError
+from alerting.flows.templates import FlowTemplateError, compile_template
+from alerting.flows.triggers import TRIGGER_TYPES
+from alerting.outbound.ssrf import check_url_for_save
 from extensions import db
 from models import PRIORITIES, STATUSES, Configuration
-
-from .templates import FlowTemplateError, compile_template
 
 MAX_STEPS = 50  # in the whole definition, branches included
 MAX_NESTING = 4  # switches inside switches
@@ -75,8 +77,8 @@ def validate_trigger(value) -> dict:
     if not isinstance(value, dict):
         raise FieldError("trigger", "must be an object such as {\"type\": \"alert.created\"}")
     kind = value.get("type")
-    if kind not in KINDS:
-        raise FieldError("trigger.type", "must be one of " + ", ".join(KINDS))
+    if kind not in TRIGGER_TYPES:
+        raise FieldError("trigger.type", "must be one of " + ", ".join(TRIGGER_TYPES))
     unknown = set(value) - {"type", "response", "status"}
     if unknown:
         raise FieldError(f"trigger.{sorted(unknown)[0]}", "unknown field; a trigger takes type, response, status")
@@ -98,17 +100,22 @@ def validate_trigger(value) -> dict:
 
 
 class _Checker:
-    """Walks the steps, branches included, counting them and collecting their names."""
+    """Walks the steps, branches included, counting them and collecting their names.
 
-    def __init__(self):
+    ``saved_urls`` are the http_request URLs of the saved definition: they are not checked again.
+    """
+
+    def __init__(self, saved_urls: frozenset = frozenset()):
         self.names: set[str] = set()
         self.count = 0
+        self.saved_urls = saved_urls
+        self.checks = Checks()
 
     def steps(self, value, field: str, depth: int = 0) -> list:
         if not isinstance(value, list):
             raise FieldError(field, "must be a list of steps")
         for i, step in enumerate(value):
-            self.step(step, f"{field}[{i}]", depth)
+            self.checks.run(self.step, step, f"{field}[{i}]", depth)
         return value
 
     def step(self, step, field: str, depth: int) -> None:
@@ -137,8 +144,9 @@ class _Checker:
         if not isinstance(method, str) or method.upper() not in METHODS:
             raise FieldError(f"{field}.method", "must be one of " + ", ".join(METHODS))
         url = template(step.get("url"), f"{field}.url", required=True, max_len=2000)
-        if not is_template(url):
-            check_target(url.strip(), f"{field}.url")
+        if not is_template(url) and url.strip() not in self.saved_urls:
+            allow = current_app.config["KLAXON"].webhook_allow_cidrs if has_app_context() else ()
+            check_url_for_save(url.strip(), allow, f"{field}.url")
         template_map(step.get("headers"), f"{field}.headers")
         template(step.get("body"), f"{field}.body", max_len=64 * 1024)
 
@@ -174,34 +182,18 @@ class _Checker:
             self.steps(step["default"], f"{field}.default", depth + 1)
 
 
-def check_target(url: str, field: str) -> None:
-    """Save-time SSRF check of a URL that is not a template, without DNS (names are checked on connect).
-
-    A lookup here would make saving depend on the network of the moment; the connect-time guard
-    checks every address a name resolves to anyway.
-    """
-    from alerting.ssrf import DEFAULT_PORTS, UnsafeURL, check_address
-
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises on a bad port)
-    except ValueError:
-        raise FieldError(field, "is not a valid URL") from None
-    if parts.scheme.lower() not in DEFAULT_PORTS:
-        raise FieldError(field, f"scheme {parts.scheme or '(none)'!r} is not allowed; use http or https")
-    host = (parts.hostname or "").strip("[]")
-    if not host:
-        raise FieldError(field, "has no host")
-    address = "127.0.0.1" if host.lower() == "localhost" else host
-    try:
-        ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return  # a name: checked when the step connects
-    allow = current_app.config["KLAXON"].webhook_allow_cidrs if has_app_context() else ()
-    try:
-        check_address(address, allow, host)
-    except UnsafeURL as exc:
-        raise FieldError(field, str(exc).removeprefix("url: ")) from None
+def request_urls(steps) -> frozenset:
+    """The http_request URLs of a definition's steps, branches included (for "did it change?")."""
+    found = set()
+    for step in steps if isinstance(steps, list) else ():
+        if not isinstance(step, dict):
+            continue
+        if step.get("type") == "http_request" and isinstance(step.get("url"), str):
+            found.add(step["url"].strip())
+        branches = list((step.get("cases") or {}).values()) if isinstance(step.get("cases"), dict) else []
+        for branch in branches + [step.get("default")]:
+            found |= request_urls(branch)
+    return frozenset(found)
 
 
 def validate_flow(data: dict, current: dict | None = None) -> dict:
@@ -212,17 +204,32 @@ def validate_flow(data: dict, current: dict | None = None) -> dict:
     if unknown:
         raise FieldError(sorted(unknown)[0], "unknown field; a flow has name, enabled, trigger, steps")
     merged = dict(current or {})
-    merged.update({key: value for key, value in data.items()})
+    merged.update(data)
     name = merged.get("name")
+    checker = _Checker(request_urls((current or {}).get("steps")))
+    checks = checker.checks
+    checks.run(flow_name, name)
+    enabled = merged.get("enabled", True)
+    checks.run(flow_enabled, enabled)
+    trigger = checks.run(validate_trigger, merged["trigger"]) if "trigger" in merged else \
+        checks.run(_fail, "trigger", "is required, e.g. {\"type\": \"alert.created\"}")
+    steps = checks.run(checker.steps, merged.get("steps", []), "steps")
+    checks.done()
+    assert isinstance(name, str)  # flow_name passed
+    return {"name": name.strip(), "enabled": enabled, "trigger": trigger, "steps": steps}
+
+
+def flow_name(name) -> None:
     if not isinstance(name, str) or not name.strip():
         raise FieldError("name", "is required")
     if len(name.strip()) > 200:
         raise FieldError("name", "must be at most 200 characters")
-    enabled = merged.get("enabled", True)
+
+
+def flow_enabled(enabled) -> None:
     if not isinstance(enabled, bool):
         raise FieldError("enabled", "must be true or false")
-    if "trigger" not in merged:
-        raise FieldError("trigger", "is required, e.g. {\"type\": \"alert.created\"}")
-    trigger = validate_trigger(merged["trigger"])
-    steps = _Checker().steps(merged.get("steps", []), "steps")
-    return {"name": name.strip(), "enabled": enabled, "trigger": trigger, "steps": steps}
+
+
+def _fail(field: str, message: str) -> None:
+    raise FieldError(field, message)

@@ -4,10 +4,10 @@ One module per workflow template, registered in PARSERS by its slug, behind one 
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from . import alertmanager, custom, grafana, pagerduty, webhook
-from .base import AlertChange, SourceError
+from alerting.sources import alertmanager, custom, grafana, pagerduty, webhook
+from alerting.sources.base import AlertChange, SourceError
 
 PARSERS: dict[str, Callable[..., list[AlertChange]]] = {
     "webhook": webhook.parse,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .base import AlertChange, SourceError, expect_object, optional_text, put_property
+from alerting.sources.base import AlertChange, SourceError, expect_object, optional_text, put_property
 
 SEVERITY_PRIORITY = {"critical": "HIGH", "page": "HIGH", "error": "HIGH", "high": "HIGH",
                      "warning": "MEDIUM", "warn": "MEDIUM", "medium": "MEDIUM",

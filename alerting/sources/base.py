@@ -1,8 +1,9 @@
 """What every source parser returns (AlertChange), the error it raises (SourceError), and shared checks.
 
-The checks are alerting/validation.py's, shared with the REST API and the dashboard; ``checked``
-turns their FieldError into a SourceError for the same field, so the integration URL's messages
-read "<field> <what is wrong>" as the sources' own do.
+SourceError is the FieldError of an inbound payload. The checks are alerting/validation.py's,
+shared with the REST API and the dashboard; ``checked`` re-words their FieldError as a SourceError
+for the same field, so the integration URL's messages read "<field> <what is wrong>" as the
+sources' own do.
 """
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ class AlertChange:
     response_options: list | None = None
     expiration_minutes: int | None = None
     raw_status: str | None = None
+    # xMatters trigger extras (SPEC §2): per-alert update subscriptions, all-at-once groups, unused fields
+    callbacks: list = field(default_factory=list)
+    escalation_override: bool = False
+    ignored_fields: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The change in Klaxon's camelCase JSON form (dashboard preview)."""
@@ -42,14 +47,11 @@ class AlertChange:
                 "expirationInMinutes": self.expiration_minutes, "rawStatus": self.raw_status}
 
 
-class SourceError(ValueError):
-    """A payload field has the wrong type or value; ``field`` is its dotted path, ``message`` names it."""
+class SourceError(FieldError):
+    """A FieldError in an inbound payload: its message reads "<field> <what is wrong>" (no colon),
+    the wording integration clients have always been sent."""
 
-    def __init__(self, field: str, message: str):
-        text = message if message.startswith(field) else f"{field} {message}"
-        super().__init__(text)
-        self.field = field
-        self.message = text
+    separator = " "
 
 
 def expect_object(value, field: str, default=_MISSING) -> dict:

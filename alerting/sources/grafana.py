@@ -9,8 +9,8 @@ After them come, when not empty: ``startsAt``, ``generatorURL``, ``silenceURL``,
 """
 from __future__ import annotations
 
-from .alertmanager import parse_alerts
-from .base import AlertChange
+from alerting.sources.alertmanager import parse_alerts
+from alerting.sources.base import AlertChange
 
 EXTRA_FIELDS = ("startsAt", "generatorURL", "silenceURL", "dashboardURL", "panelURL", "imageURL",
                 "values", "valueString")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 
-from .base import AlertChange, SourceError, expect_object, optional_text, put_property, required_text
+from alerting.sources.base import AlertChange, SourceError, expect_object, optional_text, put_property, required_text
 
 EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITY_PRIORITY = {"critical": "HIGH", "error": "HIGH", "warning": "MEDIUM", "info": "LOW"}

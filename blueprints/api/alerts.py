@@ -1,22 +1,23 @@
 """/api/v1/alerts: list, get, change status, respond, annotate."""
 from flask import jsonify, request
 
-from alerting import alerts as alerting_alerts
 from alerting import validation as v
+from alerting.alerts import create as alerting_alerts
+from alerting.alerts.lifecycle import InvalidTransition, annotate, change_status
 from alerting.errors import Conflict, FieldError, NotFound
-from alerting.lifecycle import InvalidTransition, annotate, change_status
+from alerting.ids import row_id
+from blueprints.api import actor, body, bp, by_status, page
 from extensions import db
 from models import STATUSES, Alert, Configuration
-
-from . import actor, body, bp, by_status, page
 
 SETTABLE = ("ACTIVE", "SUSPENDED", "TERMINATED_EXTERNAL")
 
 
 def get_alert(alert_id) -> Alert:
     """By alertId (uuid) or by eventIdentifier (the number people see)."""
-    query = db.session.query(Alert)
-    alert = query.get(int(alert_id)) if str(alert_id).isdigit() else query.filter_by(uuid=alert_id).first()
+    number = row_id(alert_id)
+    alert = db.session.get(Alert, number) if number is not None else \
+        db.session.query(Alert).filter_by(uuid=alert_id).first()
     if alert is None:
         raise NotFound(f"No alert {alert_id!r}.")
     return alert
@@ -73,12 +74,13 @@ def add_annotation(alert_id):
 @bp.post("/alerts/<alert_id>/responses")
 def add_response(alert_id):
     """Record a recipient's response (an option of the alert) and apply its action."""
-    from alerting.responses import record_response
+    from alerting.notifications.responses import REST_API_DEVICE, record_response
 
     data = body()
     alert = get_alert(alert_id)
     record_response(alert, recipient=v.text(data.get("recipient"), "recipient", max_len=64, required=True),
                     option_text=v.text(data.get("response"), "response", max_len=100, required=True),
-                    comment=v.text(data.get("comment"), "comment", max_len=5000) or None)
+                    comment=v.text(data.get("comment"), "comment", max_len=5000) or None,
+                    device=REST_API_DEVICE)
     db.session.commit()
     return jsonify(alerting_alerts.to_json(alert, detail=True)), 201

@@ -3,10 +3,9 @@ from flask import jsonify
 
 from alerting import configurations as configs
 from alerting.errors import NotFound
+from blueprints.api import body, bp, page
 from extensions import db
 from models import Configuration
-
-from . import body, bp, page
 
 
 def get_configuration(config_uuid) -> Configuration:

@@ -4,11 +4,11 @@ from flask import jsonify, request
 from alerting import flows
 from alerting.errors import FieldError, NotFound
 from alerting.flows.triggers import start_test_run
+from alerting.ids import row_id
+from blueprints.api import body, bp, page
+from blueprints.api.configurations import get_configuration
 from extensions import db
 from models import Alert, Flow, FlowRun
-
-from . import body, bp, page
-from .configurations import get_configuration
 
 BASE = "/configurations/<config_uuid>/flows"
 
@@ -77,7 +77,8 @@ def test_flow(config_uuid, flow_id):
     if data.get("alertId") not in (None, ""):
         wanted = str(data["alertId"])
         query = db.session.query(Alert).filter_by(configuration_id=flow.configuration_id)
-        alert = query.filter_by(id=int(wanted)).first() if wanted.isdigit() else query.filter_by(uuid=wanted).first()
+        number = row_id(wanted)
+        alert = query.filter_by(id=number).first() if number is not None else query.filter_by(uuid=wanted).first()
         if alert is None:
             raise FieldError("alertId", f"no alert {wanted!r} in this configuration")
     run = start_test_run(flow, alert)

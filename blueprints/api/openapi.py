@@ -5,7 +5,7 @@ import re
 
 from flask import current_app, jsonify
 
-from . import bp
+from blueprints.api import bp
 
 ERROR = {"type": "object", "required": ["code", "reason", "message"],
          "properties": {"code": {"type": "integer"}, "reason": {"type": "string"}, "message": {"type": "string"},
@@ -19,6 +19,24 @@ OPTION = {"type": "object", "required": ["text"],
                                              "ESCALATE", "END", "ASSIGN_TO_USER"]}}}
 UPDATE = {"type": "object", "properties": {"enabled": {"type": "boolean"},
                                            "url": {"type": ["string", "null"], "format": "uri"}}}
+MEMBER = {"oneOf": [{"type": "string"}, {"type": "object", "required": ["member"], "properties": {
+    "member": {"type": "string"}, "recipientType": {"enum": ["PERSON", "GROUP"]}}}]}
+SHIFT = {"type": "object", "required": ["name", "start", "end", "timeline"], "properties": {
+    "name": {"type": "string"}, "start": {"type": "string", "description": "local wall clock, 2026-12-07T09:00"},
+    "end": {"type": "string"}, "recurrence": {"type": ["object", "null"], "properties": {
+        "frequency": {"enum": ["DAILY", "WEEKLY", "MONTHLY"]}, "interval": {"type": "integer", "minimum": 1},
+        "byDay": {"type": "array", "items": {"enum": ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]}},
+        "byMonthDay": {"type": "array", "items": {"type": "integer"}}, "until": {"type": ["string", "null"]},
+        "count": {"type": "integer", "minimum": 1}}},
+    "timeline": {"type": "array", "items": {"type": "object", "required": ["member"], "properties": {
+        "member": {"type": "string"}, "recipientType": {"enum": ["PERSON", "GROUP"]},
+        "delayMinutes": {"type": "integer", "minimum": 0}}}},
+    "rotation": {"type": "object", "properties": {
+        "direction": {"enum": ["SECOND_TO_FIRST", "LAST_TO_FIRST", "NONE"]},
+        "every": {"enum": ["SHIFT", "ALERT", "INTERVAL"]},
+        "intervalHours": {"type": "integer", "minimum": 1}, "exclude": {"type": "array", "items": {"type": "string"}}}},
+    "repeat": {"type": "object", "properties": {"afterMinutes": {"type": "integer", "minimum": 0},
+                                                "times": {"type": "integer", "minimum": 0}}}}}
 SCHEMAS = {
     "Error": ERROR,
     "Trigger": {"type": "object", "properties": {
@@ -27,7 +45,8 @@ SCHEMAS = {
         "responseOptions": {"type": "array", "items": OPTION},
         "expirationInMinutes": {"type": "integer", "minimum": 1}, "dedupKey": {"type": "string"}}},
     "Configuration": {"type": "object", "required": ["name"], "properties": {
-        "template": {"enum": ["webhook", "alertmanager", "grafana", "pagerduty", "custom"]},
+        "template": {"enum": ["webhook", "alertmanager", "grafana", "pagerduty", "custom", "heartbeat"]},
+        "intervalMinutes": {"type": "integer", "minimum": 1}, "graceMinutes": {"type": "integer", "minimum": 0},
         "name": {"type": "string"}, "description": {"type": "string"}, "senderName": {"type": "string"},
         "priority": {"enum": ["HIGH", "MEDIUM", "LOW"]}, "recipients": {"type": "array", "items": RECIPIENT},
         "responseOptions": {"type": "array", "items": OPTION},
@@ -49,16 +68,35 @@ SCHEMAS = {
     "Group": {"type": "object", "required": ["name"], "properties": {
         "name": {"type": "string"}, "members": {"type": "array", "items": {"type": "string"}},
         "mode": {"enum": ["all-at-once", "escalate-in-order"]},
-        "escalationDelayMinutes": {"type": "number", "minimum": 0}}},
+        "escalationDelayMinutes": {"type": "number", "minimum": 0},
+        "timezone": {"type": "string", "description": "IANA timezone of the shifts' wall-clock times"},
+        "shifts": {"type": "array", "items": SHIFT}, "fallback": {"type": "array", "items": MEMBER}}},
+    "Override": {"type": "object", "required": ["start", "end", "member"], "properties": {
+        "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+        "member": {"type": "string"}, "replacement": {"type": ["string", "null"]},
+        "shift": {"type": ["string", "null"]}}},
     "List": {"type": "object", "required": ["items", "next"], "properties": {
         "items": {"type": "array", "items": OBJ}, "next": {"type": ["string", "null"]}}},
+    "MaintenanceWindow": {"type": "object", "required": ["name", "start", "end", "configurations"], "properties": {
+        "name": {"type": "string"}, "start": {"type": "string"}, "end": {"type": "string"},
+        "timezone": {"type": "string"}, "recurrence": {"type": ["object", "null"]},
+        "configurations": {"oneOf": [{"const": "all"}, {"type": "array", "items": {"type": "string"}}]},
+        "notifyOnEnd": {"type": "boolean"}}},
+    "WindowEnd": {"type": "object", "required": ["end"], "properties": {"end": {"type": "string"}}},
+    "XmStatusChange": {"type": "object", "required": ["id", "status"], "properties": {
+        "id": {"type": "string"}, "status": {"enum": ["TERMINATED", "SUSPENDED", "ACTIVE"]}}},
+    "XmList": {"type": "object", "required": ["count", "total", "data", "links"], "properties": {
+        "count": {"type": "integer"}, "total": {"type": "integer"}, "data": {"type": "array", "items": OBJ},
+        "links": {"type": "object", "properties": {"self": {"type": "string"}, "next": {"type": "string"}}}}},
     "Object": OBJ,
 }
 # Request bodies by endpoint suffix; anything else that takes a body gets a generic object.
 BODIES = {"create_configuration": "Configuration", "update_configuration": "Configuration",
           "set_status": "StatusChange", "add_response": "ResponseIn", "add_annotation": "Annotation",
           "create_user": "User", "update_user": "User", "create_group": "Group", "update_group": "Group",
-          "trigger": "Trigger"}
+          "create_override": "Override",
+          "trigger": "Trigger", "create_window": "MaintenanceWindow", "end_window": "WindowEnd",
+          "change_event_status": "XmStatusChange"}
 
 
 def _operation(rule, method, view):
@@ -66,9 +104,10 @@ def _operation(rule, method, view):
     name = rule.endpoint.split(".")[-1]
     ok = {"201": "Created", "204": "Deleted", "202": "Accepted"}
     code = "201" if method == "post" and name.startswith(("create", "add_")) else "200"
-    code = "204" if method == "delete" else "202" if name == "trigger" else code
+    code = "204" if method == "delete" else "202" if name in ("trigger", "change_event_status") else code
+    listed = "XmList" if rule.endpoint.startswith("xm.") else "List"  # xMatters' {count, total, data, links}
     content = {} if code == "204" else {"application/json": {"schema": {
-        "$ref": "#/components/schemas/" + ("List" if name.startswith("list") else "Object")}}}
+        "$ref": "#/components/schemas/" + (listed if name.startswith(("list", "user_deliveries")) else "Object")}}}
     responses = {code: {"description": ok.get(code, "OK"), **({"content": content} if content else {})}}
     for err in ("400", "401", "404", "409", "413", "415", "429", "503"):
         responses[err] = {"description": "Error", "content": {"application/json": {
@@ -82,13 +121,15 @@ def _operation(rule, method, view):
             "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
     if name == "trigger":
         op["security"] = [{"apiKeyQuery": []}, {"apiKeyHeader": []}, {"basic": []}]
+    elif rule.endpoint.startswith("xm."):
+        op["security"] = [{"bearer": []}, {"basic": []}]  # HTTP Basic with a token as the password
     return op
 
 
 def build_spec(app) -> dict:
     paths: dict = {}
     for rule in app.url_map.iter_rules():
-        if not (rule.rule.startswith("/api/v1/") or rule.endpoint == "inbound.trigger") \
+        if not (rule.rule.startswith(("/api/v1/", "/api/xm/1/")) or rule.endpoint == "inbound.trigger") \
                 or rule.endpoint == "api.openapi":
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)

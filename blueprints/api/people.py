@@ -2,10 +2,9 @@
 from flask import jsonify
 
 from alerting import people
+from blueprints.api import actor, body, bp, page
 from extensions import db
 from models import Group, User
-
-from . import actor, body, bp, page
 
 
 @bp.get("/users")
@@ -30,7 +29,7 @@ def get_user(username):
 @bp.patch("/users/<username>")
 def update_user(username):
     """Change a user; a `devices` list replaces theirs (entries with `deviceId` keep that device)."""
-    user = people.update_user(people.get_user(username), body())
+    user = people.update_user(people.get_user(username, lock=True), body())
     db.session.commit()
     return jsonify(people.user_to_json(user))
 
@@ -45,14 +44,14 @@ def delete_user(username):
 @bp.post("/users/<username>/devices")
 def add_device(username):
     """Add a device: {"name", "kind": "email"|"webhook"|"apprise", "target", "enabled", "order"}."""
-    device = people.add_device(people.get_user(username), body())
+    device = people.add_device(people.get_user(username, lock=True), body())
     db.session.commit()
     return jsonify(people.device_to_json(device)), 201
 
 
 @bp.patch("/users/<username>/devices/<int:device_id>")
 def update_device(username, device_id):
-    user = people.get_user(username)
+    user = people.get_user(username, lock=True)
     device = people.update_device(people.get_device(user, device_id), body())
     db.session.commit()
     return jsonify(people.device_to_json(device))
@@ -60,7 +59,7 @@ def update_device(username, device_id):
 
 @bp.delete("/users/<username>/devices/<int:device_id>")
 def delete_device(username, device_id):
-    user = people.get_user(username)
+    user = people.get_user(username, lock=True)
     people.delete_device(people.get_device(user, device_id))
     db.session.commit()
     return "", 204
@@ -95,7 +94,7 @@ def get_group(name):
 @bp.patch("/groups/<path:name>")
 def update_group(name):
     """Change a group; `members`, when given, replaces the ordered list."""
-    group = people.update_group(people.get_group(name), body())
+    group = people.update_group(people.get_group(name, lock=True), body())
     db.session.commit()
     return jsonify(people.group_to_json(group))
 

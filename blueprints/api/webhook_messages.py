@@ -1,15 +1,15 @@
 """/api/v1/webhook-messages: the outbound log of update webhooks, redeliver one, recover many."""
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import jsonify, request
 
-from alerting import redeliver as redelivery
 from alerting.errors import FieldError, NotFound
+from alerting.ids import row_id
+from alerting.update_webhooks import redeliver as redelivery
+from blueprints.api import body, bp, by_status, page
 from extensions import db
 from models import MESSAGE_STATUSES, UPDATE_TYPES, Alert, Configuration, WebhookAttempt, WebhookMessage, iso
-
-from . import body, bp, by_status, page
 
 
 def message_json(message: WebhookMessage, detail: bool = False) -> dict:
@@ -67,8 +67,9 @@ def list_webhook_messages():
         query = query.filter(WebhookMessage.configuration_id == cfg.id)
     alert_id = request.args.get("alertId")
     if alert_id:
+        number = row_id(alert_id)
         alert = db.session.query(Alert).filter(
-            Alert.id == int(alert_id) if alert_id.isdigit() else Alert.uuid == alert_id).first()
+            Alert.id == number if number is not None else Alert.uuid == alert_id).first()
         if alert is None:
             raise FieldError("alertId", f"no alert {alert_id!r}")
         query = query.filter(WebhookMessage.alert_id == alert.id)
@@ -111,5 +112,5 @@ def parse_since(value) -> datetime:
     except ValueError:
         raise FieldError("since", f"{value!r} is not an ISO 8601 time such as 2024-05-01T00:00:00Z") from None
     if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        when = when.astimezone(UTC).replace(tzinfo=None)
     return when

@@ -59,5 +59,15 @@ def index():
 
 
 # The page modules register their views on bp.
-from blueprints.dashboard import (alerts, configurations, deliveries, flows, people,  # noqa: E402,F401
-                                  templates, updates)
+from blueprints.dashboard import (  # noqa: E402,F401
+    alerts,
+    configurations,
+    flows,
+    heartbeats,
+    maintenance,
+    oncall,
+    people,
+    templates,
+    updates,
+    webhook_log,
+)

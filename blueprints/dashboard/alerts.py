@@ -4,17 +4,31 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from alerting.lifecycle import InvalidTransition, annotate, change_status
+from alerting.alerts.lifecycle import InvalidTransition, annotate, change_status
+from alerting.errors import Conflict, FieldError
+from alerting.notifications.responses import record_response
 from blueprints.dashboard import bp
 from blueprints.dashboard.forms import Page, error_status, filtered, is_htmx, list_filters, page_number, render
 from extensions import db
-from models import (PRIORITIES, STATUSES, Alert, Configuration, Notification, Response, TimelineEntry,
-                    WebhookMessage)
+from models import PRIORITIES, STATUSES, Alert, Configuration, Notification, Response, TimelineEntry, WebhookMessage
 
 LIST = "dashboard/alerts.html"
 DETAIL = "dashboard/alert.html"
 ACTIONS = {"suspend": ("SUSPENDED", "Suspended"), "resume": ("ACTIVE", "Resumed"),
            "terminate": ("TERMINATED_EXTERNAL", "Terminated")}
+
+
+# The device of a response given with the alert page's buttons (as REST_API_DEVICE names the API's).
+DASHBOARD_DEVICE = "Dashboard"
+
+
+def last_responses(alert_ids: list[int]) -> dict[int, Response]:
+    """The newest response of each of these alerts, in one query (the list shows who responded last)."""
+    if not alert_ids:
+        return {}
+    newest = db.session.query(db.func.max(Response.id)).filter(Response.alert_id.in_(alert_ids)) \
+        .group_by(Response.alert_id)
+    return {r.alert_id: r for r in db.session.query(Response).filter(Response.id.in_(newest.scalar_subquery()))}
 
 
 def filtered_alerts(filters: dict):
@@ -28,6 +42,7 @@ def list_context() -> dict:
     page = Page(filtered_alerts(filters), page_number())
     args = {k: v for k, v in filters.items() if v}
     return {"filters": filters, "page": page, "args": args, "statuses": STATUSES, "priorities": PRIORITIES,
+            "last_responses": last_responses([a.id for a in page.items]),
             "configurations": db.session.query(Configuration).order_by(Configuration.name).all()}
 
 
@@ -66,10 +81,24 @@ def still_moving(alert: Alert, found: dict) -> bool:
         any(m.status == "pending" for m in found["messages"])
 
 
+def nobody_notified(alert: Alert, found: dict) -> str | None:
+    """A plain sentence when this alert reaches no one (as the 202's warnings say it), else None."""
+    unresolved = alert.unresolved_recipients or []
+    if not alert.recipients and not unresolved:
+        return ("Nobody will be notified: this alert has no recipients (none in the trigger, none on the "
+                "configuration). Add recipients to the configuration in its Settings.")
+    if unresolved and all(r in unresolved for r in alert.recipients or []):
+        return "Nobody will be notified: none of this alert's recipients is a user, group or device in Klaxon."
+    if alert.dispatched_at and not alert.suppressed and not found["notifications"]:
+        return "Nobody was notified: none of this alert's recipients has an enabled device."
+    return None
+
+
 def detail(alert: Alert, block=None, status=200, errors=None, comment=""):
     found = activity(alert)
-    return render(DETAIL, block, status=status, alert=alert, polling=still_moving(alert, found),
-                  errors=errors or {}, comment=comment, **found)
+    last = found["responses"][-1] if found["responses"] else None
+    return render(DETAIL, block, status=status, alert=alert, polling=still_moving(alert, found), last_response=last,
+                  errors=errors or {}, comment=comment, nobody=nobody_notified(alert, found), **found)
 
 
 @bp.get("/alerts/<int:event_id>")
@@ -118,3 +147,23 @@ def alert_comment(event_id):
     annotate(alert, comment, actor=current_user.username)
     db.session.commit()
     return done(alert, "Comment added to the timeline.")
+
+
+@bp.post("/alerts/<int:event_id>/respond")
+def alert_respond(event_id):
+    """Respond to the alert as the signed-in user with one of its options (the alert page's buttons)."""
+    alert = get_alert(event_id)
+    option = request.form.get("response", "")
+    mine = [r for r in activity(alert)["responses"] if r.user_id == current_user.id]
+    if mine and mine[-1].response.lower() == option.strip().lower():  # the same button twice: say so, add nothing
+        return detail(alert, "alert" if is_htmx() else None, status=error_status() if is_htmx() else 409,
+                      errors={"respond": f"Your response {mine[-1].response!r} is already recorded."})
+    try:
+        response = record_response(alert, current_user.username, option, actor=current_user.username,
+                                   device=DASHBOARD_DEVICE)
+        db.session.commit()
+    except (Conflict, FieldError) as exc:
+        db.session.rollback()
+        return detail(get_alert(event_id), "alert" if is_htmx() else None,
+                      status=error_status() if is_htmx() else 409, errors={"respond": str(exc)})
+    return done(alert, f"Recorded your response {response.response!r}.")

@@ -9,19 +9,27 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from alerting import configurations as configs
+from alerting import heartbeats
 from alerting.errors import FieldError
 from blueprints.dashboard import bp
-from blueprints.dashboard.forms import (admin_required, error_status, field_errors, is_htmx, render, render_fragment,
-                                        whole_number)
+from blueprints.dashboard.forms import (
+    admin_required,
+    error_status,
+    field_errors,
+    is_htmx,
+    render,
+    render_fragment,
+    save_form,
+    whole_number,
+)
 from extensions import db
 from models import PRIORITIES, RESPONSE_ACTIONS, Configuration, Group, User
 
-DEFAULT_OPTIONS = [{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER", "description": ""},
-                   {"text": "Resolve", "action": "END", "description": "Close the alert"}]
+DEFAULT_OPTIONS = [{"description": "", **o} for o in configs.DEFAULT_RESPONSE_OPTIONS]
 TEMPLATE = "dashboard/configuration.html"
 # Errors on these fields show beside them; any other field's error shows at the top of the form.
 FORM_FIELDS = ("name", "description", "senderName", "priority", "recipients", "responseOptions", "enabled",
-               "rateLimitPerMinute", "dedupWindowMinutes", "customMapping")
+               "rateLimitPerMinute", "dedupWindowMinutes", "customMapping", "intervalMinutes", "graceMinutes")
 
 
 def get_configuration(config_uuid: str) -> Configuration:
@@ -51,7 +59,14 @@ def values_from(cfg: Configuration) -> dict:
             "recipients": chips(cfg.recipients or []),
             "responseOptions": [{"description": "", **o} for o in cfg.response_options or []],
             "rateLimitPerMinute": cfg.rate_limit_per_minute, "dedupWindowMinutes": cfg.dedup_window_minutes,
-            "customMapping": cfg.custom_mapping or ""}
+            "customMapping": cfg.custom_mapping or "", **heartbeat_values(cfg)}
+
+
+def heartbeat_values(cfg: Configuration | None) -> dict:
+    """A heartbeat's interval and grace for its settings form (the defaults before it is saved)."""
+    beat = heartbeats.of(cfg) if cfg else None
+    return {"intervalMinutes": beat.interval_minutes if beat else heartbeats.DEFAULT_INTERVAL,
+            "graceMinutes": beat.grace_minutes if beat else heartbeats.DEFAULT_GRACE}
 
 
 def parse_recipients(form) -> list[dict]:
@@ -66,7 +81,8 @@ def parse_recipients(form) -> list[dict]:
 
 def parse_options(form) -> list[dict]:
     """Rows of the response options editor; a row left blank is dropped."""
-    rows = zip(form.getlist("option_text"), form.getlist("option_action"), form.getlist("option_description"))
+    rows = zip(form.getlist("option_text"), form.getlist("option_action"), form.getlist("option_description"),
+               strict=False)
     return [{"text": text, "action": action, "description": description}
             for text, action, description in rows if text.strip() or description.strip()]
 
@@ -84,6 +100,9 @@ def form_data(form, creating: bool) -> dict:
         data["template"] = form.get("template", "webhook")
     if "customMapping" in form:
         data["customMapping"] = form["customMapping"] or None
+    for name in ("intervalMinutes", "graceMinutes"):  # a heartbeat's (alerting.heartbeats)
+        if name in form:
+            data[name] = whole_number(form.get(name))
     return data
 
 
@@ -125,7 +144,7 @@ def new_configuration():
         return redirect(url_for("dashboard.templates"))
     values = {"template": template, "name": "", "description": "", "senderName": "", "priority": "MEDIUM",
               "enabled": True, "recipients": [], "responseOptions": [dict(o) for o in DEFAULT_OPTIONS],
-              "rateLimitPerMinute": 600, "dedupWindowMinutes": 1440, "customMapping": ""}
+              "rateLimitPerMinute": 600, "dedupWindowMinutes": 1440, "customMapping": "", **heartbeat_values(None)}
     return screen(None, values)
 
 
@@ -133,10 +152,8 @@ def new_configuration():
 @admin_required
 def create_configuration():
     try:
-        cfg = configs.create(form_data(request.form, creating=True))
-        db.session.commit()
+        cfg = save_form(configs.create, form_data(request.form, creating=True), {"name": "form check"})
     except FieldError as exc:
-        db.session.rollback()
         return screen(None, typed_values(request.form, True, None), field_errors(exc), error_status())
     flash(f"Saved “{cfg.name}”. Its integration URL is ready: send a test alert or POST to it.", "success")
     return redirect(url_for("dashboard.configuration", config_uuid=cfg.uuid))
@@ -154,10 +171,8 @@ def configuration(config_uuid):
 def save_configuration(config_uuid):
     cfg = get_configuration(config_uuid)
     try:
-        configs.apply(cfg, form_data(request.form, creating=False), creating=False)
-        db.session.commit()
+        save_form(lambda data: configs.apply(cfg, data, creating=False), form_data(request.form, creating=False))
     except FieldError as exc:
-        db.session.rollback()
         return screen(cfg, typed_values(request.form, False, cfg), field_errors(exc), error_status())
     flash("Settings saved.", "success")
     return redirect(url_for("dashboard.configuration", config_uuid=cfg.uuid))
@@ -174,9 +189,8 @@ def regenerate_key(config_uuid):
 
 
 def test_payload(cfg: Configuration) -> dict:
-    """The sample payload without its dedupKey, so every press makes a new alert."""
+    """The sample payload (it has no dedupKey, so every press makes a new alert), marked as a test."""
     payload = configs.sample_payload(cfg)
-    payload.pop("dedupKey", None)
     payload["subject"] = "Test: " + payload.get("subject", cfg.name)
     return payload
 
@@ -187,7 +201,7 @@ def create_test_alert(cfg: Configuration, actor: str):
     Not an HTTP call to KLAXON_BASE_URL: blueprints never send HTTP, and the base URL may only be
     reachable from outside (behind a proxy). Only the key check and the rate limit are skipped.
     """
-    from alerting.alerts import apply_change
+    from alerting.alerts.create import apply_change
     from alerting.sources import SourceError, parse
 
     if not cfg.enabled:

@@ -1,5 +1,6 @@
-"""The Flows tab of a configuration: list, create and edit flows (trigger form, steps as JSON, reorder,
-enable), a diagram of each flow, its recent runs step by step, and "Run with a sample alert"."""
+"""The Flows tab of a configuration: list, create and edit flows (the trigger, then steps as forms per
+step type or as JSON under "Advanced", the two round-tripping), a diagram of each flow, its recent runs
+step by step, and "Run with a sample alert"."""
 from __future__ import annotations
 
 import json
@@ -7,19 +8,24 @@ import json
 from flask import abort, flash, redirect, request, url_for
 
 from alerting import flows as flow_defs
-from alerting.errors import Conflict, FieldError
-from alerting.events import KINDS
-from alerting.flows.triggers import start_test_run
+from alerting.errors import Conflict, FieldError, FieldErrors
+from alerting.flows import reference
+from alerting.flows.triggers import TRIGGER_TYPES, start_test_run
+from alerting.flows.validate import ACTIONS, METHODS
+from alerting.ids import row_id
 from blueprints.dashboard import bp
 from blueprints.dashboard.configurations import get_configuration
-from blueprints.dashboard.forms import admin_required, render
+from blueprints.dashboard.flow_diagram import diagram
+from blueprints.dashboard.flow_form import FormTree, definition_steps, editable, parsed_steps, step_names, step_views
+from blueprints.dashboard.forms import admin_required, error_status, is_htmx, render
 from extensions import db
-from models import STATUSES, Alert, Flow, FlowRun
+from models import PRIORITIES, STATUSES, Alert, Configuration, Flow, FlowRun
 
 BASE = "/integrations/<config_uuid>/flows"
 TRIGGER_LABELS = {"alert.created": "An alert is created", "alert.status": "An alert changes status",
                   "notification.delivery": "A notification is delivered or fails",
                   "alert.response": "Someone responds"}
+TRIGGER_KEYS = {"trigger.response": "triggerResponse", "trigger.status": "triggerStatus"}
 STARTER_STEPS = [{"name": "ticket", "type": "http_request", "method": "POST", "url": "https://tickets.example.com/api",
                   "headers": {"Content-Type": "application/json"}, "body": "{\"title\": {{ alert.subject | tojson }}}"},
                  {"name": "note", "type": "update_alert", "action": "comment",
@@ -27,27 +33,40 @@ STARTER_STEPS = [{"name": "ticket", "type": "http_request", "method": "POST", "u
 RUNS_SHOWN = 20
 
 
-def get_flow(cfg, flow_id) -> Flow:
+def flow_of(config_uuid, flow_id) -> tuple[Configuration, Flow]:
+    """The configuration and its flow, or 404."""
+    cfg = get_configuration(config_uuid)
     flow = db.session.query(Flow).filter_by(id=flow_id, configuration_id=cfg.id).first()
     if flow is None:
         abort(404)
-    return flow
+    return cfg, flow
+
+
+def back_to(cfg, flow, anchor: str = ""):
+    """To the flow's page; an HTMX request (the editor's Save) is told to go there as a whole page."""
+    url = url_for("dashboard.flow_page", config_uuid=cfg.uuid, flow_id=flow.id) + anchor
+    if is_htmx():
+        return "", 204, {"HX-Redirect": url}
+    return redirect(url)
 
 
 def form_values(flow: Flow | None) -> dict:
-    if flow is None:
-        return {"name": "", "enabled": True, "triggerType": "alert.created", "triggerResponse": "",
-                "triggerStatus": "", "steps": json.dumps(STARTER_STEPS, indent=2)}
-    return {"name": flow.name, "enabled": flow.enabled, "triggerType": flow.trigger.get("type", ""),
-            "triggerResponse": flow.trigger.get("response", ""), "triggerStatus": flow.trigger.get("status", ""),
-            "steps": json.dumps(flow.steps, indent=2)}
+    steps = STARTER_STEPS if flow is None else (flow.steps or [])
+    trigger = {"type": "alert.created"} if flow is None else flow.trigger
+    return {"name": flow.name if flow else "", "enabled": flow.enabled if flow else True,
+            "triggerType": trigger.get("type", ""), "triggerResponse": trigger.get("response", ""),
+            "triggerStatus": trigger.get("status", ""), "view": "forms",
+            "steps": json.dumps(steps, indent=2), "model": editable(steps)}
 
 
 def typed_values() -> dict:
+    """The posted form; its steps are the step forms' (``view=forms``) or the Advanced tab's JSON."""
     form = request.form
+    view = "forms" if form.get("view") == "forms" else "json"
     return {"name": form.get("name", ""), "enabled": form.get("enabled") == "on",
             "triggerType": form.get("triggerType", ""), "triggerResponse": form.get("triggerResponse", ""),
-            "triggerStatus": form.get("triggerStatus", ""), "steps": form.get("steps", "")}
+            "triggerStatus": form.get("triggerStatus", ""), "view": view, "steps": form.get("steps", ""),
+            "model": FormTree(form).model if view == "forms" else []}
 
 
 def definition(values: dict) -> dict:
@@ -57,32 +76,49 @@ def definition(values: dict) -> dict:
         trigger["response"] = values["triggerResponse"]
     if values["triggerType"] == "alert.status" and values["triggerStatus"]:
         trigger["status"] = values["triggerStatus"]
-    try:
-        steps = json.loads(values["steps"] or "[]")
-    except ValueError as exc:
-        raise FieldError("steps", f"is not valid JSON: {exc}") from None
+    steps = definition_steps(values["model"]) if values["view"] == "forms" else parsed_steps(values["steps"])
     return {"name": values["name"], "enabled": values["enabled"], "trigger": trigger, "steps": steps}
 
 
-def errors_of(exc: Exception) -> dict:
-    """Errors keyed by the form field they show beside (a step's path stays in the message)."""
-    field = getattr(exc, "field", "name")
-    message = str(exc)
-    key = {"trigger.response": "triggerResponse", "trigger.status": "triggerStatus"}.get(field)
-    if key is None:
-        key = "steps" if field.startswith("steps") else "triggerType" if field.startswith("trigger") else "name"
-    if key == "steps":
-        return {key: message}
-    message = message.removeprefix(f"{field}: ").removeprefix("name: ")
-    return {key: message[:1].upper() + message[1:]}
+def errors_of(exc: Exception, view: str) -> dict:
+    """Errors keyed by what they show beside: name, the trigger's fields, and the steps, either each
+    step's field by its path (the forms) or all of them under the JSON (paths kept in the message)."""
+    found = exc.errors if isinstance(exc, FieldErrors) else {getattr(exc, "field", "name"): exc}
+    out: dict[str, str] = {}
+    for field, error in found.items():
+        message = str(error)
+        short = message.removeprefix(f"{field}: ").removeprefix("name: ")
+        short = short[:1].upper() + short[1:]
+        key = TRIGGER_KEYS.get(field) or ("triggerType" if field.startswith("trigger") else None)
+        if key is None and field.startswith("steps"):
+            if view == "forms" and field != "steps":
+                out[field] = short
+            else:
+                out["steps"] = f"{out['steps']} · {message}" if "steps" in out else message
+            continue
+        out.setdefault(key or "name", short)
+    return out
 
 
-def editor(cfg, flow, values, errors=None, status=200):
+def pairs(values) -> list[tuple[str, str]]:
+    return [(v, v) for v in values]
+
+
+def editor(cfg, flow, values, errors=None, status=200, block=None):
     runs = db.session.query(FlowRun).filter_by(flow_id=flow.id).order_by(FlowRun.id.desc()) \
         .limit(RUNS_SHOWN).all() if flow else []
-    return render("dashboard/flows/flow.html", None, status=status, cfg=cfg, flow=flow, values=values,
-                  errors=errors or {}, runs=runs, diagram=diagram(flow, runs[0] if runs else None) if flow else None,
-                  kinds=KINDS, labels=TRIGGER_LABELS, statuses=STATUSES, tab="flows")
+    errors = errors or {}
+    edit_url = url_for("dashboard.edit_flow", config_uuid=cfg.uuid, flow_id=flow.id) if flow else \
+        url_for("dashboard.edit_new_flow", config_uuid=cfg.uuid)
+    configurations = [(uuid, f"{name} ({uuid[:8]}…)") for uuid, name in
+                      db.session.query(Configuration.uuid, Configuration.name).order_by(Configuration.name)]
+    return render("dashboard/flows/flow.html", block, status=status, cfg=cfg, flow=flow, values=values,
+                  errors=errors, runs=runs, edit_url=edit_url,
+                  views=step_views(values["model"], errors) if values["view"] == "forms" else [],
+                  diagram=diagram(flow, runs[0] if runs else None, TRIGGER_LABELS) if flow else None,
+                  kinds=TRIGGER_TYPES, labels=TRIGGER_LABELS, statuses=STATUSES, tab="flows",
+                  ref=reference, methods=pairs(METHODS), actions=pairs(ACTIONS), priorities=pairs(PRIORITIES),
+                  configurations=configurations, step_names=step_names(values))
 
 
 @bp.get(f"{BASE}/")
@@ -102,6 +138,39 @@ def new_flow(config_uuid):
     return editor(get_configuration(config_uuid), None, form_values(None))
 
 
+def edited(cfg, flow):
+    """An editor button (add, move, remove a step or branch; switch between forms and JSON): the editor
+    again with the change made, nothing saved."""
+    values, op, errors = typed_values(), request.form.get("op", ""), {}
+    if values["view"] == "forms":
+        tree = FormTree(request.form)
+        tree.apply(op, request.form)
+        values["model"] = tree.model
+        if op == "view:json":
+            try:
+                values.update(steps=json.dumps(definition_steps(tree.model), indent=2), view="json")
+            except FieldError as exc:
+                errors = errors_of(exc, "forms")
+    elif op == "view:forms":
+        try:
+            values.update(model=editable(parsed_steps(values["steps"])), view="forms")
+        except FieldError as exc:
+            errors = errors_of(exc, "json")
+    return editor(cfg, flow, values, errors, status=200, block="editor")
+
+
+@bp.post(f"{BASE}/new/edit")
+@admin_required
+def edit_new_flow(config_uuid):
+    return edited(get_configuration(config_uuid), None)
+
+
+@bp.post(f"{BASE}/<int:flow_id>/edit")
+@admin_required
+def edit_flow(config_uuid, flow_id):
+    return edited(*flow_of(config_uuid, flow_id))
+
+
 @bp.post(f"{BASE}/new")
 @admin_required
 def create_flow(config_uuid):
@@ -111,34 +180,33 @@ def create_flow(config_uuid):
         flow = flow_defs.save_flow(cfg, definition(values))
     except (FieldError, Conflict) as exc:
         db.session.rollback()
-        return editor(cfg, None, values, errors_of(exc), status=422)
+        return editor(cfg, None, values, errors_of(exc, values["view"]), status=error_status(), block="editor")
     db.session.commit()
     flash(f"Saved flow “{flow.name}”.", "success")
-    return redirect(url_for("dashboard.flow_page", config_uuid=cfg.uuid, flow_id=flow.id))
+    return back_to(cfg, flow)
 
 
 @bp.get(f"{BASE}/<int:flow_id>")
 @admin_required
 def flow_page(config_uuid, flow_id):
-    cfg = get_configuration(config_uuid)
-    flow = get_flow(cfg, flow_id)
+    cfg, flow = flow_of(config_uuid, flow_id)
     return editor(cfg, flow, form_values(flow))
 
 
 @bp.post(f"{BASE}/<int:flow_id>")
 @admin_required
 def update_flow(config_uuid, flow_id):
-    cfg = get_configuration(config_uuid)
-    flow = get_flow(cfg, flow_id)
+    cfg, flow = flow_of(config_uuid, flow_id)
     values = typed_values()
     try:
         flow_defs.save_flow(cfg, definition(values), flow)
     except (FieldError, Conflict) as exc:
         db.session.rollback()
-        return editor(cfg, get_flow(cfg, flow_id), values, errors_of(exc), status=422)
+        return editor(cfg, flow_of(config_uuid, flow_id)[1], values, errors_of(exc, values["view"]),
+                      status=error_status(), block="editor")
     db.session.commit()
     flash("Flow saved.", "success")
-    return redirect(url_for("dashboard.flow_page", config_uuid=cfg.uuid, flow_id=flow.id))
+    return back_to(cfg, flow)
 
 
 def saved(cfg, flow, change: dict, message: str) -> None:
@@ -157,8 +225,7 @@ def saved(cfg, flow, change: dict, message: str) -> None:
 @admin_required
 def move_flow_step(config_uuid, flow_id):
     """Swap a top-level step with its neighbour above or below, and save."""
-    cfg = get_configuration(config_uuid)
-    flow = get_flow(cfg, flow_id)
+    cfg, flow = flow_of(config_uuid, flow_id)
     steps = list(flow.steps or [])
     index = request.form.get("index", type=int)
     other = index + (-1 if request.form.get("direction") == "up" else 1) if index is not None else -1
@@ -166,25 +233,23 @@ def move_flow_step(config_uuid, flow_id):
         abort(400)
     steps[index], steps[other] = steps[other], steps[index]
     saved(cfg, flow, {"steps": steps}, "Step moved.")
-    return redirect(url_for("dashboard.flow_page", config_uuid=cfg.uuid, flow_id=flow.id) + "#steps")
+    return back_to(cfg, flow, "#steps")
 
 
 @bp.post(f"{BASE}/<int:flow_id>/toggle")
 @admin_required
 def toggle_flow(config_uuid, flow_id):
-    cfg = get_configuration(config_uuid)
-    flow = get_flow(cfg, flow_id)
+    cfg, flow = flow_of(config_uuid, flow_id)
     saved(cfg, flow, {"enabled": not flow.enabled}, f"“{flow.name}” is {'off' if flow.enabled else 'on'}.")
     if request.form.get("back") == "flow":
-        return redirect(url_for("dashboard.flow_page", config_uuid=cfg.uuid, flow_id=flow.id))
+        return back_to(cfg, flow)
     return redirect(url_for("dashboard.flows_list", config_uuid=cfg.uuid))
 
 
 @bp.post(f"{BASE}/<int:flow_id>/delete")
 @admin_required
 def delete_flow(config_uuid, flow_id):
-    cfg = get_configuration(config_uuid)
-    flow = get_flow(cfg, flow_id)
+    cfg, flow = flow_of(config_uuid, flow_id)
     db.session.query(FlowRun).filter_by(flow_id=flow.id).delete(synchronize_session=False)
     db.session.delete(flow)
     db.session.commit()
@@ -196,99 +261,27 @@ def delete_flow(config_uuid, flow_id):
 @admin_required
 def test_flow(config_uuid, flow_id):
     """Queue a test run: the sample alert (a dry run), or the alert whose number was given."""
-    cfg = get_configuration(config_uuid)
-    flow = get_flow(cfg, flow_id)
+    cfg, flow = flow_of(config_uuid, flow_id)
     number = request.form.get("alert", "").strip().lstrip("#")
     alert = None
     if number:
-        alert = db.session.query(Alert).filter_by(id=int(number), configuration_id=cfg.id).first() \
-            if number.isdigit() else None
+        alert = db.session.query(Alert).filter_by(id=row_id(number), configuration_id=cfg.id).first() \
+            if row_id(number) is not None else None
         if alert is None:
             flash(f"No alert #{number} in {cfg.name}.", "error")
-            return redirect(url_for("dashboard.flow_page", config_uuid=cfg.uuid, flow_id=flow.id) + "#runs")
+            return back_to(cfg, flow, "#runs")
     run = start_test_run(flow, alert)
     db.session.commit()
     flash(f"Run #{run.id} queued " + (f"on alert #{alert.id}." if alert else "with the sample alert."), "success")
-    return redirect(url_for("dashboard.flow_page", config_uuid=cfg.uuid, flow_id=flow.id) + "#runs")
+    return back_to(cfg, flow, "#runs")
 
 
 @bp.get(f"{BASE}/<int:flow_id>/runs")
 @admin_required
 def flow_runs(config_uuid, flow_id):
     """The runs section alone, for HTMX to poll while a run is pending or running."""
-    cfg = get_configuration(config_uuid)
-    flow = get_flow(cfg, flow_id)
+    cfg, flow = flow_of(config_uuid, flow_id)
     runs = db.session.query(FlowRun).filter_by(flow_id=flow.id).order_by(FlowRun.id.desc()).limit(RUNS_SHOWN).all()
     if not request.headers.get("HX-Request"):
-        return redirect(url_for("dashboard.flow_page", config_uuid=cfg.uuid, flow_id=flow.id) + "#runs")
+        return back_to(cfg, flow, "#runs")
     return render("dashboard/flows/flow.html", "runs", cfg=cfg, flow=flow, runs=runs)
-
-
-# The diagram: boxes and elbow arrows laid out here, drawn as inline SVG by the template.
-BOX_W, BOX_H, GAP_Y, GAP_X, LABEL_H, MARGIN = 210, 46, 30, 24, 16, 16
-
-
-def summary(step: dict) -> str:
-    kind = step.get("type")
-    if kind == "http_request":
-        return f"{step.get('method', 'POST')} {step.get('url', '').split('://')[-1]}"
-    if kind == "create_alert":
-        return "create alert"
-    if kind == "update_alert":
-        return f"{step.get('action', '')} the alert"
-    return f"switch on {step.get('value', '').strip('{} ')}"
-
-
-def branches(step: dict) -> list[tuple[str, list]]:
-    cases = step.get("cases") or {}
-    out = [(k, v) for k, v in cases.items() if k != "default"]
-    default = cases.get("default", step.get("default"))
-    return out + ([("default", default)] if default is not None else [])
-
-
-def width_of(steps: list) -> int:
-    widest = BOX_W
-    for step in steps:
-        if step.get("type") == "switch":
-            parts = [width_of(b) for _, b in branches(step)]
-            widest = max(widest, sum(parts) + GAP_X * (len(parts) - 1))
-    return widest
-
-
-def place(steps: list, cx: float, y: float, out: dict, statuses: dict) -> float:
-    """Draw ``steps`` down from ``y`` centred on ``cx``; return the y where the last one ends."""
-    for step in steps:
-        out["paths"].append({"d": f"M{cx},{y} V{y + GAP_Y - 2}", "arrow": True})
-        y += GAP_Y
-        out["boxes"].append({"x": cx - BOX_W / 2, "y": y, "title": step.get("name", "?")[:26],
-                             "sub": summary(step)[:30], "kind": step.get("type"),
-                             "status": statuses.get(step.get("name"))})
-        y += BOX_H
-        if step.get("type") != "switch":
-            continue
-        parts = branches(step)
-        widths = [width_of(b) for _, b in parts]
-        left, ends = cx - (sum(widths) + GAP_X * (len(parts) - 1)) / 2, []
-        for (label, branch), w in zip(parts, widths, strict=True):
-            bx = left + w / 2
-            out["paths"].append({"d": f"M{cx},{y} V{y + GAP_Y / 2} H{bx} V{y + GAP_Y / 2 + LABEL_H}", "arrow": False})
-            out["labels"].append({"x": bx + 6, "y": y + GAP_Y / 2 + LABEL_H - 2, "text": label[:20]})
-            ends.append((bx, place(branch, bx, y + GAP_Y / 2 + LABEL_H, out, statuses)))
-            left += w + GAP_X
-        join = max(end for _, end in ends) + GAP_Y / 2
-        for bx, end in ends:
-            out["paths"].append({"d": f"M{bx},{end} V{join} H{cx}", "arrow": False})
-        y = join
-    return y
-
-
-def diagram(flow: Flow, last_run: FlowRun | None) -> dict:
-    """Boxes, paths and labels of the flow, coloured by how its steps did in the latest run."""
-    statuses = {s.get("name"): s.get("status") for s in (last_run.steps if last_run else [])}
-    width = width_of(flow.steps or []) + 2 * MARGIN
-    out = {"boxes": [{"x": width / 2 - BOX_W / 2, "y": MARGIN, "title": "When",
-                      "sub": TRIGGER_LABELS.get(flow.trigger.get("type"), "?")[:30], "kind": "trigger",
-                      "status": None}], "paths": [], "labels": []}
-    end = place(flow.steps or [], width / 2, MARGIN + BOX_H, out, statuses)
-    out.update(width=width, height=end + MARGIN, box_w=BOX_W, box_h=BOX_H)
-    return out

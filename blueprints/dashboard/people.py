@@ -5,9 +5,17 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from alerting import people as directory
-from alerting.errors import Conflict, FieldError, NotFound
+from alerting.errors import FieldError, NotFound
 from blueprints.dashboard import bp
-from blueprints.dashboard.forms import admin_required, error_status, field_errors, is_htmx, render
+from blueprints.dashboard.forms import (
+    admin_required,
+    error_status,
+    field_errors,
+    is_htmx,
+    pending_flashes,
+    render,
+    save_form,
+)
 from extensions import db
 from models import DEVICE_KINDS, GROUP_MODES, ROLES, Group, User
 
@@ -17,12 +25,26 @@ TARGET_HINTS = {"email": "name@example.com", "webhook": "https://ops.example.com
                 "apprise": "ntfy://ntfy.sh/my-topic or slack://…"}
 
 
-def problem(exc: Exception) -> dict[str, str]:
-    """FieldError or Conflict ('field: message') as {field: message}."""
-    if isinstance(exc, FieldError):
-        return field_errors(exc)
-    field, _sep, message = str(exc).partition(": ")
-    return {field: message[:1].upper() + message[1:]} if message else {"form": str(exc)}
+# Stands in for a refused username or name while the other fields are checked (never saved).
+PLACEHOLDER = "form-check-placeholder"
+
+
+@bp.app_template_filter("errors_under")
+def errors_under(errors: dict[str, str], field: str) -> list[str]:
+    """The messages for ``field`` and its entries (``members`` shows ``members[1]``'s error too)."""
+    return [m for k, m in errors.items() if k == field or k.startswith((field + "[", field + "."))]
+
+
+@bp.app_template_global()
+def named_in(recipient_type: str, name: str) -> str:
+    """For a delete's confirm: ' Still a recipient of: A, B.' when configurations name this user
+    or group (they stay named there: new alerts report them unresolved until removed)."""
+    from models import Configuration
+
+    found = [c.name for c in db.session.query(Configuration).order_by(Configuration.name)
+             if {"id": name, "recipientType": recipient_type} in [
+                 {"id": r.get("id"), "recipientType": r.get("recipientType")} for r in c.recipients or []]]
+    return f" Still a recipient of: {', '.join(found)}." if found else ""
 
 
 def load(getter, *args):
@@ -32,23 +54,31 @@ def load(getter, *args):
         abort(404)
 
 
-def users_page(status=200, errors=None, values=None):
+def user_device(username: str, device_id: int):
+    """(user, their device) named by the URL, or 404."""
+    user = load(directory.get_user, username)
+    return user, load(directory.get_device, user, device_id)
+
+
+def users_page(status=200, errors=None, values=None, device_for=None, device_errors=None, device_values=None):
+    """The people page; ``device_for`` names the user whose add-device form shows ``device_errors``."""
     users = db.session.query(User).order_by(User.username).all()
     return render(USERS, None, status=status, users=users, roles=ROLES,
                   kinds=DEVICE_KINDS, hints=TARGET_HINTS, errors=errors or {}, values=values or {},
-                  device_errors={}, device_values={}, tab="users")
+                  device_for=device_for, device_errors=device_errors or {}, device_values=device_values or {},
+                  tab="users")
 
 
-def user_card(user: User, status=200, errors=None, values=None, note=None):
+def user_card(user: User, status=200, errors=None, values=None):
     return render(USERS, "user_card", status=status, user=user, kinds=DEVICE_KINDS, hints=TARGET_HINTS,
-                  device_errors=errors or {}, device_values=values or {}, note=note)
+                  device_for=user.username, device_errors=errors or {}, device_values=values or {})
 
 
 def after_change(user: User, message: str, category: str = "success"):
-    """The user's card with ``message`` for HTMX; without JavaScript, the message on the people page."""
-    if is_htmx():
-        return user_card(user, note=message)
+    """``message`` in the page's message area: with the user's fresh card for HTMX, else on the people page."""
     flash(message, category)
+    if is_htmx():
+        return user_card(user)
     return redirect(url_for("dashboard.people") + f"#user-{user.username}")
 
 
@@ -67,11 +97,9 @@ def add_user():
     if form.get("password"):
         data["password"] = form["password"]
     try:
-        user = directory.create_user(data)
-        db.session.commit()
-    except (FieldError, Conflict) as exc:
-        db.session.rollback()
-        return users_page(422, problem(exc), data)
+        user = save_form(directory.create_user, data, {"username": PLACEHOLDER})
+    except FieldError as exc:
+        return users_page(422, field_errors(exc), {**data, "username": form.get("username", "")})
     flash(f"Added {user.username}. Give them a device so alerts can reach them.", "success")
     return redirect(url_for("dashboard.people") + f"#user-{user.username}")
 
@@ -83,22 +111,18 @@ def add_device(username):
     data = {"name": request.form.get("name", ""), "kind": request.form.get("kind", ""),
             "target": request.form.get("target", "")}
     try:
-        device = directory.add_device(user, data)
-        db.session.commit()
-    except (FieldError, Conflict) as exc:
-        db.session.rollback()
-        if not is_htmx():  # without JavaScript the card is not a page of its own: say it on the people page
-            flash(f"Device not added: {exc}", "error")
-            return redirect(url_for("dashboard.people") + f"#user-{username}")
-        return user_card(load(directory.get_user, username), error_status(), problem(exc), data)
+        device = save_form(lambda d: directory.add_device(user, d), data, {"name": PLACEHOLDER})
+    except FieldError as exc:
+        if not is_htmx():  # without JavaScript: the people page, this user's form showing the errors
+            return users_page(422, device_for=username, device_errors=field_errors(exc), device_values=data)
+        return user_card(load(directory.get_user, username), error_status(), field_errors(exc), data)
     return after_change(user, f"Added device {device.name}.")
 
 
 @bp.post("/people/users/<username>/devices/<int:device_id>/enabled")
 @admin_required
 def toggle_device(username, device_id):
-    user = load(directory.get_user, username)
-    device = load(directory.get_device, user, device_id)
+    user, device = user_device(username, device_id)
     directory.update_device(device, {"enabled": not device.enabled})
     db.session.commit()
     return after_change(user, f"{device.name} {'enabled' if device.enabled else 'disabled'}.")
@@ -107,25 +131,89 @@ def toggle_device(username, device_id):
 @bp.post("/people/users/<username>/devices/<int:device_id>/test")
 @admin_required
 def test_device(username, device_id):
-    user = load(directory.get_user, username)
-    device = load(directory.get_device, user, device_id)
+    user, device = user_device(username, device_id)
     ok, result = directory.send_test_message(device, actor=current_user.username)
     db.session.commit()
     note = f"Test to {device.name}: {'sent' if ok else 'failed'}" + (f" ({result})" if result else "")
     return after_change(user, note, "success" if ok else "error")
 
 
-def groups_page(status=200, errors=None, values=None):
+def deleted(message: str, page: str):
+    """After a delete: the message in the page's message area; for HTMX the card goes (an empty swap)."""
+    flash(message, "success")
+    if is_htmx():
+        return pending_flashes()
+    return redirect(url_for(page))
+
+
+@bp.app_template_global()
+def delete_question(thing) -> str:
+    """What a delete asks first, and what stays of the thing afterwards."""
+    if isinstance(thing, User):
+        return f"Delete {thing.username} and their devices? Past alerts keep their name." + \
+            named_in("PERSON", thing.username)
+    if isinstance(thing, Group):
+        return f"Delete the group {thing.name}? Alerts already sent keep their notifications." + \
+            named_in("GROUP", thing.name)
+    return f"Delete the device {thing.name}? Past notifications keep its name."
+
+
+def confirm_page(thing, back: str):
+    """Without JavaScript a delete button opens this page (GET) to ask; its button POSTs the delete."""
+    return render("dashboard/confirm.html", None, question=delete_question(thing), back=back)
+
+
+@bp.route("/people/users/<username>/delete", methods=("GET", "POST"))
+@admin_required
+def delete_user(username):
+    user = load(directory.get_user, username)
+    if request.method == "GET":
+        return confirm_page(user, url_for("dashboard.people") + f"#user-{username}")
+    if user.id == current_user.id:
+        return after_change(user, "You cannot delete yourself while signed in.", "error")
+    directory.delete_user(user)
+    db.session.commit()
+    return deleted(f"Deleted user {username}.", "dashboard.people")
+
+
+@bp.route("/people/users/<username>/devices/<int:device_id>/delete", methods=("GET", "POST"))
+@admin_required
+def delete_device(username, device_id):
+    user, device = user_device(username, device_id)
+    if request.method == "GET":
+        return confirm_page(device, url_for("dashboard.people") + f"#user-{username}")
+    name = device.name
+    directory.delete_device(device)
+    db.session.commit()
+    db.session.refresh(user)
+    return after_change(user, f"Deleted device {name}.")
+
+
+@bp.route("/people/groups/<int:group_id>/delete", methods=("GET", "POST"))
+@admin_required
+def delete_group(group_id):
+    group = db.session.get(Group, group_id) or abort(404)
+    if request.method == "GET":
+        return confirm_page(group, url_for("dashboard.people_groups") + f"#group-{group_id}")
+    name = group.name
+    directory.delete_group(group)
+    db.session.commit()
+    return deleted(f"Deleted group {name}.", "dashboard.people_groups")
+
+
+def groups_page(status=200, errors=None, values=None, error_group=None, group_errors=None, group_values=None):
+    """The groups page; ``error_group`` is the id of the group whose card shows ``group_errors``."""
     groups = db.session.query(Group).order_by(Group.name).all()
     users = db.session.query(User).order_by(User.username).all()
     return render(GROUPS, None, status=status, groups=groups, users=users,
-                  modes=GROUP_MODES, errors=errors or {}, values=values or {}, tab="groups")
+                  modes=GROUP_MODES, errors=errors or {}, values=values or {}, tab="groups",
+                  error_group=error_group, group_errors=group_errors or {}, group_values=group_values or {})
 
 
-def group_card(group: Group, status=200, errors=None, note=None):
+def group_card(group: Group, status=200, errors=None, values=None, note=None):
     users = db.session.query(User).order_by(User.username).all()
     return render(GROUPS, "group_card", status=status, group=group, users=users, modes=GROUP_MODES,
-                  group_errors=errors or {}, note=note)
+                  error_group=group.id, group_errors=errors or {}, group_values=values or {}, note=note)
 
 
 def delay_value(raw: str):
@@ -136,35 +224,30 @@ def delay_value(raw: str):
         return raw
 
 
-@bp.get("/people/groups")
+@bp.route("/people/groups", methods=("GET", "POST"))
 @admin_required
 def people_groups():
-    return groups_page()
-
-
-@bp.post("/people/groups")
-@admin_required
-def add_group():
+    """The groups page; its POST is the "Add a group" form."""
+    if request.method == "GET":
+        return groups_page()
     form = request.form
     data = {"name": form.get("name", ""), "mode": form.get("mode") or "all-at-once",
             "escalationDelayMinutes": delay_value(form.get("escalationDelayMinutes", "5")),
             "members": [m for m in form.getlist("members") if m]}
     try:
-        group = directory.create_group(data)
-        db.session.commit()
-    except (FieldError, Conflict) as exc:
-        db.session.rollback()
-        return groups_page(422, problem(exc), data)
+        group = save_form(directory.create_group, data, {"name": PLACEHOLDER})
+    except FieldError as exc:
+        return groups_page(422, field_errors(exc), data)
     flash(f"Added group {group.name}.", "success")
     return redirect(url_for("dashboard.people_groups"))
 
 
 def member_change(usernames: list[str], form) -> list[str]:
-    """The member list after one move, removal or addition asked by the form."""
+    """The member list after one move or removal, or the additions (ticked in the picker), asked by the form."""
     names = list(usernames)
     op, who = form.get("op", ""), form.get("username", "")
-    if op == "add" and who and who not in names:
-        names.append(who)
+    if op == "add":
+        names += [name for name in dict.fromkeys(form.getlist("username")) if name and name not in names]
     elif who in names:
         i = names.index(who)
         if op == "remove":
@@ -181,20 +264,28 @@ def member_change(usernames: list[str], form) -> list[str]:
 def update_group(group_id):
     group = db.session.get(Group, group_id) or abort(404)
     form = request.form
-    if "op" in form:
-        data = {"members": member_change([m.user.username for m in group.members], form)}
+    op = form.get("op", "")
+    if op == "add" and not [name for name in form.getlist("username") if name]:
+        nobody = {"members": "Tick at least one person to add."}
+        return group_card(group, error_status(), nobody) if is_htmx() \
+            else groups_page(422, error_group=group_id, group_errors=nobody)
+    before = [m.user.username for m in group.members]
+    if op:
+        data = {"members": member_change(before, form)}
     else:
         data = {"mode": form.get("mode"), "escalationDelayMinutes": delay_value(form.get("escalationDelayMinutes"))}
+    values = {"mode": form.get("mode"), "escalationDelayMinutes": form.get("escalationDelayMinutes", "")}
     try:
-        directory.update_group(group, data)
-        db.session.commit()
-    except (FieldError, Conflict) as exc:
-        db.session.rollback()
-        if not is_htmx():  # without JavaScript the card is not a page of its own: say it on the groups page
-            flash(f"Group not saved: {exc}", "error")
-            return redirect(url_for("dashboard.people_groups") + f"#group-{group_id}")
-        return group_card(db.session.get(Group, group_id), error_status(), problem(exc))
+        save_form(lambda d: directory.update_group(group, d), data)
+    except FieldError as exc:
+        if not is_htmx():  # without JavaScript: the groups page, this group's card showing the errors
+            return groups_page(422, error_group=group_id, group_errors=field_errors(exc), group_values=values)
+        return group_card(db.session.get(Group, group_id), error_status(), field_errors(exc), values)
+    if op == "add":
+        added = [name for name in data["members"] if name not in before]
+        flash(f"Added {', '.join(added)} to {group.name}.", "success")
+    else:
+        flash(f"Saved group {group.name}.", "success")
     if is_htmx():
-        return group_card(group, note="Saved.")
-    flash(f"Saved group {group.name}.", "success")
+        return group_card(group)
     return redirect(url_for("dashboard.people_groups") + f"#group-{group.id}")

@@ -9,7 +9,8 @@ from extensions import db
 from models import Alert, Configuration
 
 # Short marks for the tile icons; colours live in klaxon.css (.tile-icon-<slug>).
-TILE_MARKS = {"webhook": "W", "alertmanager": "AM", "grafana": "G", "pagerduty": "PD", "custom": "{ }"}
+TILE_MARKS = {"webhook": "W", "alertmanager": "AM", "grafana": "G", "pagerduty": "PD", "custom": "{ }",
+              "heartbeat": "♥"}
 
 
 def matching_tiles(query: str) -> list[dict]:
@@ -26,8 +27,8 @@ def matching_tiles(query: str) -> list[dict]:
 
 def configuration_rows() -> list[tuple]:
     """(configuration, alert count, last alert time), by name."""
-    counts = dict((cid, (n, last)) for cid, n, last in db.session.query(
-        Alert.configuration_id, func.count(Alert.id), func.max(Alert.created_at)).group_by(Alert.configuration_id))
+    counts = {cid: (n, last) for cid, n, last in db.session.query(
+        Alert.configuration_id, func.count(Alert.id), func.max(Alert.created_at)).group_by(Alert.configuration_id)}
     configs = db.session.query(Configuration).order_by(func.lower(Configuration.name)).all()
     return [(cfg, *counts.get(cfg.id, (0, None))) for cfg in configs]
 

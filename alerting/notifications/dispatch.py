@@ -1,0 +1,344 @@
+"""Notifying people: resolve an alert's recipients, write Notification rows, deliver them (SPEC §3).
+
+Rows are written (``Queued``, leased to this worker) and committed before anything is sent; the
+outcome is written after. Sending runs in a small thread pool when there are many, while rows are
+only touched in the calling thread. The sweeper re-sends what a lost job or a killed worker left.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, update
+from sqlalchemy.orm import joinedload
+
+from alerting import events, jobs
+from alerting.alerts.lifecycle import add_timeline
+from alerting.notifications import oncall_escalation, recipients, targets
+from alerting.notifications.messages import build_message
+from alerting.notifications.responses import response_url
+from alerting.notifications.transports import TransportError, transport_for
+from extensions import db
+from models import Alert, AlertTarget, Notification, utcnow
+from runtime.metrics import NOTIFICATIONS, TIME_TO_NOTIFY
+
+log = logging.getLogger("klaxon.notify")
+BATCH = 64  # outcomes per commit
+EARLY = timedelta(seconds=1)
+GRACE = timedelta(seconds=5)  # leave a due retry to its scheduled job this long before sweeping it
+UNDISPATCHED_AFTER = timedelta(seconds=5)
+POOL_SIZE = 16
+CLAIM_BATCH = 32  # new alerts claimed by one statement
+
+
+def lease() -> timedelta:
+    """How long a worker holds the notifications it claimed (KLAXON_NOTIFY_LEASE_SECONDS)."""
+    return timedelta(seconds=current_app.config["KLAXON"].notify_lease_seconds)
+
+
+def dispatch_pending(max_rounds: int = 50) -> int:
+    """Dispatch every new alert: one job drains what many inbound requests rang for (jobs.DISPATCH_PENDING).
+
+    Alerts are claimed CLAIM_BATCH at a time, with one statement, and their first waves written
+    in one transaction, so the worker's writes take the database's write lock once per batch,
+    not four times per alert.
+    """
+    jobs.DISPATCH_PENDING.answer()
+    done = 0
+    for _ in range(max_rounds):
+        ids = [a for (a,) in db.session.query(Alert.id).filter(Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
+               .order_by(Alert.id).limit(CLAIM_BATCH)]
+        db.session.rollback()
+        if not ids:
+            break
+        dispatch_batch(ids)
+        done += len(ids)
+    return done
+
+
+def dispatch_batch(alert_ids: list[int]) -> int:
+    """Claim the alerts of ``alert_ids`` still undispatched (one UPDATE ... RETURNING), write every
+    claimed alert's first wave, commit once, then deliver them alert by alert; returns deliveries."""
+    now = utcnow()
+    claimed = sorted(db.session.execute(
+        update(Alert).where(Alert.id.in_(alert_ids), Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
+        .values(dispatched_at=now, updated_at=Alert.updated_at).returning(Alert.id)
+        .execution_options(synchronize_session=False)).scalars())
+    if not claimed:
+        db.session.rollback()
+        return 0
+    alerts = {a.id: a for a in db.session.query(Alert).filter(Alert.id.in_(claimed))}
+    waves = {alert_id: ([] if alerts[alert_id].suppressed else _first_wave(alerts[alert_id], now))
+             for alert_id in claimed}
+    db.session.flush()
+    planned = {alert_id: [n.id for n in notes] for alert_id, notes in waves.items()}
+    db.session.commit()
+    delivered, renewed = 0, time.monotonic()
+    for position, alert_id in enumerate(claimed):
+        if time.monotonic() - renewed > lease().total_seconds() / 3:  # the rest stay leased to this worker
+            rest = [i for later in claimed[position:] for i in planned[later]]
+            if rest:
+                _renew_lease(rest)
+            renewed = time.monotonic()
+        delivered += deliver(alert_id, planned[alert_id])
+    return delivered
+
+
+def dispatch_alert(alert_id: int) -> int:
+    """Resolve the alert's recipients once, notify the first wave; return notifications delivered.
+
+    Suppressed alerts notify nobody; a SUSPENDED alert is left undispatched until it is resumed.
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Alert).where(Alert.id == alert_id, Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
+        .values(dispatched_at=now, updated_at=Alert.updated_at)
+        .execution_options(synchronize_session=False)).rowcount
+    if not claimed:
+        db.session.rollback()
+        return 0
+    alert = db.session.get(Alert, alert_id)
+    notes = [] if alert.suppressed else _first_wave(alert, now)
+    db.session.flush()
+    ids = [n.id for n in notes]
+    db.session.commit()
+    return deliver(alert_id, ids)
+
+
+def _first_wave(alert: Alert, now: datetime) -> list[Notification]:
+    stopped, notes = recipients.stopped_user_ids(alert.id), []
+    seen: set[int] = set()
+    for target in recipients.make_targets(alert):
+        planned = oncall_escalation.first_steps(alert, target, now, stopped, seen, lease())  # a group with shifts
+        if planned is None:
+            devices, _ = recipients.step(target, now, stopped)
+            planned = recipients.new_notifications(alert, target, devices, seen, stopped, now, lease())
+        notes += planned
+        targets.schedule(target)
+    return notes
+
+
+def retry_notification(notification_id: int, now: datetime | None = None) -> int:
+    """Send one Queued notification again if it is due and no one else holds it."""
+    now = now or utcnow()
+    if not claim(notification_id, now, due_by=now + EARLY):
+        db.session.rollback()
+        return 0
+    alert_id = db.session.query(Notification.alert_id).filter_by(id=notification_id).scalar()
+    db.session.commit()
+    return deliver(alert_id, [notification_id])
+
+
+def claim(notification_id: int, now: datetime, due_by: datetime) -> bool:
+    """Lease one Queued notification to this worker; False if another holds it or it is not due."""
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "Queued",
+               or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= due_by),
+               or_(Notification.locked_until.is_(None), Notification.locked_until < now))
+        .values(locked_until=now + lease())
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def deliver(alert_id: int, ids: list[int]) -> int:
+    """Send notifications this worker has leased and record each outcome; return how many were delivered.
+
+    Outcomes are written as sends finish and committed every ``BATCH``, renewing the lease of the
+    rest, so a thousand-member group is never held on one slow device.
+    """
+    if not ids:
+        return 0
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False  # rows stay loaded across batch commits
+    try:
+        return _deliver(alert_id, ids)
+    finally:
+        session.expire_on_commit = keep
+
+
+def _deliver(alert_id: int, ids: list[int]) -> int:
+    alert = db.session.get(Alert, alert_id)
+    notes = (db.session.query(Notification).options(joinedload(Notification.device))
+             .filter(Notification.id.in_(ids)).order_by(Notification.id).all())
+    blocked, sending = _blocked(alert), []
+    for note in notes:
+        reason = blocked(note)
+        if reason:
+            note.status, note.result, note.locked_until = "Failed", f"Not sent: {reason}", None
+        else:
+            sending.append((note, (note.kind, note.device.target, _message(alert, note))))
+    db.session.commit()  # no transaction (on SQLite: no write lock) stays open while devices answer
+    pending, delivered, renewed = {n.id for n, _ in sending}, 0, time.monotonic()
+    first = alert.first_delivered_at is None
+    for batch in send_batches(current_app.config["KLAXON"], [s for _, s in sending]):
+        with db.session.no_autoflush:  # one flush per batch, not one per recorded outcome
+            for index, outcome in batch:
+                note = sending[index][0]
+                _record(alert, note, outcome, first and outcome.ok)
+                first, delivered = first and not outcome.ok, delivered + outcome.ok
+                pending.discard(note.id)
+        db.session.commit()
+        if pending and time.monotonic() - renewed > lease().total_seconds() / 3:
+            _renew_lease(pending)
+            renewed = time.monotonic()
+    return delivered
+
+
+def _renew_lease(ids) -> None:
+    db.session.execute(update(Notification).where(Notification.id.in_(list(ids)))
+                       .values(locked_until=utcnow() + lease()).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _blocked(alert: Alert):
+    """A function saying why a notification must not go out now (None: send it)."""
+    stopped_users = recipients.stopped_user_ids(alert.id)
+    stopped_targets = {t for (t,) in db.session.query(AlertTarget.id)
+                       .filter_by(alert_id=alert.id, state="stopped")}
+
+    def reason(note: Notification) -> str | None:
+        if alert.status != "ACTIVE":
+            return f"the alert is {alert.status}"
+        if note.user_id in stopped_users:
+            return f"{note.recipient} responded"
+        if note.target_id in stopped_targets:
+            return "notifications to this recipient were stopped by a response"
+        if note.device is None or not note.device.enabled:
+            return "the device was removed or disabled"
+        return None
+    return reason
+
+
+def _message(alert: Alert, note: Notification):
+    cfg = alert.configuration
+    base = current_app.config["KLAXON"].base_url
+    links = [(o["text"], o.get("description"), response_url(note, i))
+             for i, o in enumerate(alert.response_options or [])]
+    return build_message(sender_name=cfg.sender_name or cfg.name, subject=alert.subject, message=alert.message,
+                         priority=alert.priority, event_identifier=alert.id, alert_id=alert.uuid,
+                         properties=alert.properties, response_links=links, alert_url=f"{base}/alerts/{alert.id}",
+                         recipient=note.recipient, device_name=note.device_name)
+
+
+def _record(alert: Alert, note: Notification, outcome, first: bool) -> None:
+    """Write one send's outcome: Delivered, a retry on the schedule, or Failed."""
+    now = utcnow()
+    schedule = current_app.config["KLAXON"].notify_retry_schedule
+    note.attempts += 1
+    note.locked_until = None
+    note.result = outcome.result
+    who = {"recipient": note.recipient, "device": note.device_name, "deviceId": note.device_id}
+    if outcome.ok:
+        note.status, note.delivered_at, note.next_attempt_at = "Delivered", now, None
+        if first:
+            _first_delivery(alert, now)
+        add_timeline(alert, "NOTIFICATION_DELIVERED", **who, result=outcome.result)
+        events.publish(events.NotificationSettled(alert, note, delivered=True, message="Notification delivered"))
+        NOTIFICATIONS.labels(note.kind, "delivered").inc()
+    elif not outcome.permanent and note.attempts < len(schedule):
+        delay = schedule[note.attempts]
+        note.next_attempt_at = now + timedelta(seconds=delay)
+        jobs.RETRY_NOTIFICATION.after_commit(note.id, delay=delay)
+        NOTIFICATIONS.labels(note.kind, "retrying").inc()
+    else:
+        note.status, note.next_attempt_at = "Failed", None
+        add_timeline(alert, "NOTIFICATION_FAILED", **who, error=outcome.result, attempts=note.attempts)
+        events.publish(events.NotificationSettled(alert, note, delivered=False, message=outcome.result))
+        NOTIFICATIONS.labels(note.kind, "failed").inc()
+
+
+def _first_delivery(alert: Alert, now: datetime) -> None:
+    first = db.session.execute(
+        update(Alert).where(Alert.id == alert.id, Alert.first_delivered_at.is_(None))
+        .values(first_delivered_at=now, updated_at=Alert.updated_at)
+        .execution_options(synchronize_session=False)).rowcount
+    if first:
+        TIME_TO_NOTIFY.observe(max(0.0, (now - alert.created_at).total_seconds()))
+
+
+def send_test_message(device, actor: str | None = None) -> tuple[bool, str]:
+    """Send a test message to one device now, with no alert (and no Notification row) behind it.
+
+    Returns (ok, what the far end said or why it failed); nothing is retried or recorded.
+    """
+    msg = build_message(
+        sender_name="Klaxon", subject=f"Test notification to {device.name}",
+        message="This is a test from Klaxon. If you can read it, Klaxon can reach this device.",
+        priority="LOW", event_identifier=0, alert_id="test", response_links=[],
+        properties={"User": device.user.username, "Device": device.name, "Requested by": actor or "unknown"},
+        recipient=device.user.username, device_name=device.name, test=True)
+    [(_, outcome)] = next(send_batches(current_app.config["KLAXON"], [(device.kind, device.target, msg)]))
+    NOTIFICATIONS.labels(device.kind, "test_delivered" if outcome.ok else "test_failed").inc()
+    return outcome.ok, outcome.result
+
+
+def sweep(now: datetime) -> int:
+    """Dispatch alerts whose job was lost; resend notifications whose retry is due or whose worker died."""
+    lost = [a for (a,) in db.session.query(Alert.id)
+            .filter(Alert.dispatched_at.is_(None), Alert.status == "ACTIVE",
+                    Alert.created_at <= now - UNDISPATCHED_AFTER).order_by(Alert.id).limit(50)]
+    db.session.rollback()
+    for alert_id in lost:
+        dispatch_alert(alert_id)
+    rows = (db.session.query(Notification.id, Notification.alert_id)
+            .filter(Notification.status == "Queued",
+                    or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now - GRACE),
+                    or_(Notification.locked_until.is_(None), Notification.locked_until < now))
+            .order_by(Notification.id).limit(200).all())
+    by_alert: dict[int, list[int]] = {}
+    for note_id, alert_id in rows:
+        if claim(note_id, now, due_by=now - GRACE):
+            by_alert.setdefault(alert_id, []).append(note_id)
+    db.session.commit()
+    for alert_id, ids in by_alert.items():
+        deliver(alert_id, ids)
+    return len(lost) + len(rows)
+
+
+@dataclass
+class Outcome:
+    """What one send came to: ``result`` is the far end's note or the error."""
+    ok: bool
+    result: str
+    permanent: bool = False
+
+
+def _send_one(transports: dict, kind: str, target: str, msg) -> Outcome:
+    try:
+        return Outcome(True, transports[kind].send(target, msg))
+    except TransportError as exc:
+        return Outcome(False, exc.message, exc.permanent)
+    except Exception as exc:  # a bug in one transport must not lose the other recipients' outcomes
+        log.exception("sending a %s notification failed unexpectedly", kind)
+        return Outcome(False, f"{kind}: {type(exc).__name__}: {exc}")
+
+
+def send_batches(settings, sends: list[tuple], gather: float = 0.02):
+    """Send ``(kind, target, message)`` items (pooled when several), yielding lists of ``(index, Outcome)``.
+
+    Each list holds what finished since the last one (waiting at most ``gather`` seconds for more),
+    so outcomes are written in a few short transactions instead of one per send or one held open.
+    """
+    if not sends:
+        return
+    transports = {kind: transport_for(kind, settings) for kind in {kind for kind, _, _ in sends}}
+    if len(sends) == 1:
+        yield [(0, _send_one(transports, *sends[0]))]
+        return
+    pool = ThreadPoolExecutor(max_workers=min(POOL_SIZE, len(sends)), thread_name_prefix="notify")
+    try:
+        futures = {pool.submit(_send_one, transports, *item): i for i, item in enumerate(sends)}
+        waiting = set(futures)
+        while waiting:
+            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            if waiting and len(done) < BATCH:
+                more, waiting = wait(waiting, timeout=gather)
+                done |= more
+            yield [(futures[f], f.result()) for f in done]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,125 @@
+"""Redis and RQ: the bell, never the ledger.
+
+Jobs are queued only after the database transaction that made their rows has committed
+(``enqueue_after_commit``). If Redis is unreachable the job is dropped with a warning:
+the rows are already durable and the sweeper queues them again.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from flask import current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from sqlalchemy import event
+from sqlalchemy.orm import scoped_session
+
+from extensions import db
+
+log = logging.getLogger("klaxon.queue")
+
+# Workers listen in this order: people first, then update webhooks, then flows.
+QUEUES = ("notify", "webhooks", "flows")
+_connections: dict[str, Redis] = {}
+_lock = threading.Lock()
+PENDING_KEY = "klaxon_after_commit"  # session.info: jobs to queue once the transaction commits
+
+
+def redis_for(url: str) -> Redis:
+    """One Redis client (with its connection pool) per URL per process."""
+    with _lock:
+        conn = _connections.get(url)
+        if conn is None:
+            conn = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+            _connections[url] = conn
+        return conn
+
+
+def redis_conn() -> Redis:
+    url = current_app.config["KLAXON"].redis_url
+    if not url:
+        raise RuntimeError("KLAXON_REDIS_URL is not set and no embedded Redis was started")
+    return redis_for(url)
+
+
+def get_queue(name: str) -> Queue:
+    return Queue(name, connection=redis_conn())
+
+
+def enqueue_now(queue_name: str, func: str, *args, job_id: str | None = None, delay: float | None = None,
+                timeout: int = 120) -> bool:
+    """Queue ``func`` (dotted path) now or after ``delay`` seconds; False if Redis could not be reached."""
+    try:
+        queue = get_queue(queue_name)
+        options = {"job_id": job_id, "result_ttl": 0, "failure_ttl": 3600, "job_timeout": timeout}
+        if delay and delay > 0:
+            queue.enqueue_in(timedelta(seconds=delay), func, *args, **options)
+        else:
+            queue.enqueue(func, *args, **options)
+        return True
+    except (RedisError, OSError) as exc:
+        log.warning("could not queue %s%r (%s); the sweeper will retry", func, args, type(exc).__name__)
+        return False
+
+
+def enqueue_after_commit(queue_name: str, func: str, *args, job_id: str | None = None,
+                         delay: float | None = None, timeout: int = 120) -> None:
+    """Queue the job once the current transaction commits; forget it on rollback."""
+    pending = db.session.info.setdefault(PENDING_KEY, [])
+    pending.append(("job", queue_name, func, args, {"job_id": job_id, "delay": delay, "timeout": timeout}))
+
+
+def ring_after_commit(bell: str, queue_name: str, func: str, timeout: int = 120) -> None:
+    """After commit, make sure one job ``func`` is pending to drain all work of kind ``bell``.
+
+    Many commits share one job: only the first sets the bell's flag and queues; the job clears
+    the flag (``answer``) before it reads what is due, so nothing committed later is missed.
+    """
+    db.session.info.setdefault(PENDING_KEY, []).append(("bell", bell, queue_name, func, timeout))
+
+
+def answer(bell: str) -> None:
+    """Called by the draining job before it reads the work, so later commits ring again."""
+    try:
+        redis_conn().delete(f"klaxon:bell:{bell}")
+    except (RedisError, OSError):
+        pass
+
+
+def _ring(bell, queue_name, func, timeout):
+    try:
+        first = redis_conn().set(f"klaxon:bell:{bell}", "1", nx=True, ex=30)
+    except (RedisError, OSError) as exc:
+        log.warning("could not ring %s (%s); the sweeper will pick the work up", bell, type(exc).__name__)
+        return
+    if first and not enqueue_now(queue_name, func, timeout=timeout):
+        answer(bell)
+
+
+def _run_after_commit(session):
+    for item in session.info.pop(PENDING_KEY, None) or ():
+        if item[0] == "bell":
+            _ring(*item[1:])
+        else:
+            _, queue_name, func, args, options = item
+            enqueue_now(queue_name, func, *args, **options)
+
+
+def _drop_after_rollback(session):
+    session.info.pop(PENDING_KEY, None)
+
+
+def listen(session: scoped_session) -> None:
+    """Queue a session's pending jobs after it commits and drop them after a rollback (idempotent)."""
+    for name, listener in (("after_commit", _run_after_commit), ("after_rollback", _drop_after_rollback)):
+        if not event.contains(session, name, listener):
+            event.listen(session, name, listener)
+
+
+def queue_depths() -> dict[str, int]:
+    """Jobs waiting per queue, for /metrics and `klaxon check`."""
+    conn = redis_conn()
+    return {name: Queue(name, connection=conn).count for name in QUEUES}
