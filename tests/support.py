@@ -2,25 +2,89 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import psutil
+
 from bench.harness import ROOT, LiveKlaxon, free_port, wait_until  # noqa: F401  (re-exported for tests)
+
+# The update-webhook lease the kill tests run Klaxon with (production: 30 s). Only the request
+# a worker is killed in waits (3 s), so no live worker outlives its lease.
+KILL_TEST_LEASE_SECONDS = 3
+KILL_TEST_LEASE_ENV = {"KLAXON_WEBHOOK_LEASE_SECONDS": str(KILL_TEST_LEASE_SECONDS)}
+
+
+def stop_live(server) -> None:
+    """End a live `klaxon serve` after its test: SIGKILL its whole process group (supervisor,
+    gunicorn, RQ workers, embedded Redis). Nothing is checked after a test, and a graceful stop
+    costs seconds: SIGTERM lets idle keep-alive connections linger 2 s, and a gunicorn thread
+    blocked on a connection that sends nothing (a browser's spare one) holds either signal's stop
+    for gunicorn's 10 s graceful timeout. Tests that check a graceful stop signal it themselves
+    (test_serve: SIGINT; test_secrets_in_logs: stop())."""
+    if server.proc:
+        # The supervisor's children run in process groups of their own (so Ctrl-C reaches each
+        # once): take the whole tree, or gunicorn and the workers outlive the test on SIGTERM.
+        try:
+            family = psutil.Process(server.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            family = []
+        try:
+            os.killpg(server.proc.pid, signal.SIGKILL)  # also any child left by a supervisor that died
+        except ProcessLookupError:
+            pass
+        for proc in family:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        wait_ended(family)
+    server.stop()  # reaps it and closes the log
+
+
+def ended(proc: psutil.Process) -> bool:
+    """Gone, or a zombie: dead, its sockets and files closed, waiting only to be reaped."""
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_ended(procs, timeout: float = 10.0) -> list[psutil.Process]:
+    """Wait until every process in ``procs`` has ended (see ``ended``); return those still running.
+
+    A killed serve's children are orphans that this machine's PID 1 reaps only every ~2 s, so
+    psutil.wait_procs (which waits for the pid to vanish) took ~2 s after every live test."""
+    deadline = time.monotonic() + timeout
+    running = [p for p in procs if not ended(p)]
+    while running and time.monotonic() < deadline:
+        time.sleep(0.02)
+        running = [p for p in running if not ended(p)]
+    return running
+
+
+def serving(server) -> threading.Thread:
+    """A daemon thread serving ``server``; it checks for shutdown every 10 ms (the default 0.5 s
+    made every test with a receiver wait half a second to close it)."""
+    return threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
 
 
 class Receiver:
     """A real HTTP server on 127.0.0.1 that records requests and answers from a script.
 
     ``script`` is a list of (status, headers, body) used in turn; the last one repeats.
-    ``delay`` sleeps before answering (to test timeouts).
+    ``delay`` is the seconds to wait before answering (to test timeouts), or a list of them used
+    in turn like ``script``: [3, 0] keeps only the first request waiting.
     """
 
     def __init__(self, script=None, delay=0.0):
         self.requests: list[dict] = []
         self.script = list(script or [(200, {}, b'{"ok": true}')])
-        self.delay = delay
+        self.delays = list(delay) if isinstance(delay, (list, tuple)) else [delay]
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
         receiver = self
@@ -36,7 +100,7 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = serving(self.server)
 
     @property
     def url(self):
@@ -48,11 +112,12 @@ class Receiver:
         with self.lock:
             index = len(self.requests)
             status, headers, reply = self.script[min(index, len(self.script) - 1)]
+            delay = self.delays[min(index, len(self.delays) - 1)]
             self.requests.append({"method": handler.command, "path": handler.path, "headers": dict(handler.headers),
                                   "body": body, "at": time.time()})
             self.arrived.notify_all()
-        if self.delay:
-            time.sleep(self.delay)
+        if delay:
+            time.sleep(delay)
         reply = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
         handler.send_response(status)
         for key, value in headers.items():
@@ -113,3 +178,128 @@ class SmtpServer:
 
     def __exit__(self, *exc):
         self.controller.stop()
+
+
+# --- configurations and alerts through the REST API and the integration URL ---------------------
+
+UPDATE_TYPES = ("status", "delivery", "response")
+ALERT = {"properties": {"Summary": "Disk full on db-1", "Host": "db-1"}, "message": "Free space fell below 5%"}
+
+
+def integration_path(cfg, key=True) -> str:
+    """The path of a configuration's integration URL (with ?apiKey= unless ``key`` is False);
+    ``cfg`` is its JSON from the REST API or a Configuration row."""
+    uuid, api_key = (cfg["uuid"], cfg["apiKey"]) if isinstance(cfg, dict) else (cfg.uuid, cfg.api_key)
+    path = f"/api/integration/1/functions/{uuid}/triggers"
+    return f"{path}?apiKey={api_key}" if key else path
+
+
+def send_alert(client, cfg, body, key=True, **kwargs):
+    """POST ``body`` to the integration URL as a sender would; the response, whatever it is.
+    json.dumps keeps the order of properties, which is part of the contract."""
+    return client.post(integration_path(cfg, key), data=json.dumps(body), content_type="application/json", **kwargs)
+
+
+def trigger(client, cfg, body=None):
+    """An alert through the integration URL (``ALERT`` unless ``body``); its JSON answer, after a 202."""
+    response = send_alert(client, cfg, ALERT if body is None else body)
+    assert response.status_code == 202, response.get_data(as_text=True)[:500]
+    return response.get_json()
+
+
+def updates_to(receiver, types=("status",)) -> dict:
+    """The ``updates`` of a configuration whose update types in ``types`` post to ``receiver`` at /<type>."""
+    return {t: {"enabled": t in types, "url": f"{receiver.url}/{t}" if t in types else None} for t in UPDATE_TYPES}
+
+
+def make_config(api, **fields):
+    """A configuration made through the REST API (a webhook one named Monitoring unless ``fields``
+    say otherwise); its JSON, after a 201."""
+    response = api.post("/api/v1/configurations", json={"template": "webhook", "name": "Monitoring", **fields})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def header(request, name):
+    """A header of a request a Receiver recorded, by case-insensitive name."""
+    return {k.lower(): v for k, v in request["headers"].items()}[name.lower()]
+
+
+def verified(request, secret):
+    """The body of a request a Receiver recorded, after checking its Standard Webhooks signature."""
+    from standardwebhooks import Webhook
+
+    return Webhook(secret).verify(request["body"], request["headers"])
+
+
+# --- update-webhook tests ----------------------------------------------------------------------
+
+def updates_config(api, receiver, types=("status",), **extra):
+    """A configuration whose update types in ``types`` post to ``receiver`` at /<type>."""
+    return make_config(api, senderName="Prod Monitoring", responseOptions=[
+        {"text": "Acknowledge", "action": "STOP_NOTIFYING_USER"}, {"text": "Resolve", "action": "END"}],
+        updates=updates_to(receiver, types), **extra)
+
+
+def webhook_messages(**filters):
+    """The update-webhook messages (fresh from the database) matching ``filters``, oldest first."""
+    from extensions import db
+    from models import WebhookMessage
+
+    db.session.expire_all()
+    return db.session.query(WebhookMessage).filter_by(**filters).order_by(WebhookMessage.id).all()
+
+
+def drive(run_jobs, until, timeout=15.0):
+    """Run queued and due scheduled jobs, as a worker would, until ``until()`` holds."""
+    from extensions import db
+
+    def step():
+        run_jobs(rounds=1)
+        db.session.expire_all()
+        return until()
+    return wait_until(step, timeout, interval=0.2, message="the webhook messages to settle")
+
+
+# --- notification tests ------------------------------------------------------------------------
+
+OPTIONS = [{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER"},
+           {"text": "Resolve", "action": "END", "description": "Close the alert"}]
+
+
+def notify_config(api, recipients, options=OPTIONS, **extra):
+    """A HIGH configuration that notifies ``recipients`` (see ``person``) with response ``options``."""
+    return make_config(api, senderName="Prod Monitoring", priority="HIGH", recipients=recipients,
+                       responseOptions=options, **extra)
+
+
+def add_user(api, username, devices):
+    response = api.post("/api/v1/users", json={"username": username, "devices": devices})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def hook(receiver, name, path=None, **extra):
+    """A webhook device posting to ``receiver`` at /<path or name>."""
+    return {"name": name, "kind": "webhook", "target": f"{receiver.url}/{path or name}", **extra}
+
+
+def person(username):
+    return {"id": username, "recipientType": "PERSON"}
+
+
+def alert_json(api, alert_id):
+    return api.get(f"/api/v1/alerts/{alert_id}").get_json()
+
+
+def empty_postgres_database(url: str) -> None:
+    """Empty every table of a PostgreSQL test database but Alembic's, and restart its id sequences."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        names = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename<>'alembic_version'"))]
+        if names:
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+    engine.dispose()

@@ -1,6 +1,7 @@
 """/api/v1/configurations: create, read, change, disable, regenerate the key, rotate the secret."""
 import pytest
 
+from tests.support import send_alert
 from tests.test_inbound import assert_error
 
 
@@ -76,9 +77,8 @@ def test_a_new_key_retires_the_old_one(api, client):
     cfg = create(api).get_json()
     fresh = api.post(f"/api/v1/configurations/{cfg['uuid']}/regenerate-key").get_json()
     assert fresh["apiKey"] != cfg["apiKey"]
-    url = f"/api/integration/1/functions/{cfg['uuid']}/triggers"
-    assert client.post(f"{url}?apiKey={cfg['apiKey']}", json={}).status_code == 401
-    assert client.post(f"{url}?apiKey={fresh['apiKey']}", json={}).status_code == 202
+    assert send_alert(client, cfg, {}).status_code == 401
+    assert send_alert(client, {**cfg, "apiKey": fresh["apiKey"]}, {}).status_code == 202
 
 
 def test_rotating_the_secret_keeps_the_old_one_signing_for_a_while(api):

@@ -31,8 +31,9 @@ def test_readyz_reports_an_unreachable_redis(app, settings, tmp_path):
     assert response.get_json()["checks"]["redis"].startswith("unreachable")
 
 
-def test_metrics_are_prometheus_text(client):
-    response = client.get("/metrics")
+def test_metrics_are_prometheus_text(client, api_token):
+    assert client.get("/metrics").status_code == 401  # a bearer token is needed (tests/reliability/test_metrics_access.py)
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {api_token}"})
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert "klaxon_queue_depth" in body

@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from alerting.backoff import next_delay, parse_schedule
+from alerting.update_webhooks.retry import next_delay
+from config import ConfigError, load_settings, parse_schedule
 
 DEFAULT = [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
 
@@ -21,14 +22,22 @@ class Fixed:
 
 
 def test_it_parses_the_default_schedule():
-    assert parse_schedule("0,5,300,1800,7200,18000,36000,36000") == DEFAULT
-    assert parse_schedule(" 0, 1 ,2,3 ") == [0, 1, 2, 3]
+    assert parse_schedule("KLAXON_WEBHOOK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000") == tuple(DEFAULT)
+    assert parse_schedule("KLAXON_WEBHOOK_RETRY_SCHEDULE", " 0, 1 ,2,3 ") == (0, 1, 2, 3)
+    assert load_settings(env={}).webhook_retry_schedule == tuple(DEFAULT)
 
 
-@pytest.mark.parametrize("text", ["", "0,5,soon", "0,-5", "0,1.5", "0,,5", "five", "²"])
+@pytest.mark.parametrize("text", ["", "0,5,soon", "0,-5", "0,1.5", "0,,5", "five", "²", "0,+5", "0,5,"])
 def test_it_rejects_nonsense_naming_the_setting(text):
-    with pytest.raises(ValueError, match="KLAXON_WEBHOOK_RETRY_SCHEDULE"):
-        parse_schedule(text)
+    with pytest.raises(ConfigError, match="KLAXON_WEBHOOK_RETRY_SCHEDULE"):
+        parse_schedule("KLAXON_WEBHOOK_RETRY_SCHEDULE", text)
+
+
+@pytest.mark.parametrize("text", ["0,5,soon", "0,-5", "0,,5", "²"])
+def test_the_environment_is_read_with_the_same_rule(text):
+    for name in ("KLAXON_WEBHOOK_RETRY_SCHEDULE", "KLAXON_NOTIFY_RETRY_SCHEDULE"):
+        with pytest.raises(ConfigError, match=name):
+            load_settings(env={name: text})
 
 
 def test_each_retry_waits_a_random_time_up_to_its_step():

@@ -1,6 +1,7 @@
 """Alerts list and detail: filters, the polled rows, escaping of what senders wrote, actions."""
 import pytest
 
+from tests import support
 from tests.conftest import csrf_from
 
 HTMX = {"HX-Request": "true"}
@@ -18,10 +19,8 @@ def cfg(app):
 
 
 def trigger(client, cfg, **body):
-    """An alert through the real integration URL."""
-    response = client.post(f"/api/integration/1/functions/{cfg.uuid}/triggers?apiKey={cfg.api_key}", json=body)
-    assert response.status_code == 202, response.get_data(as_text=True)
-    return response.get_json()["eventIdentifier"]
+    """An alert through the real integration URL; its eventIdentifier."""
+    return support.trigger(client, cfg, body)["eventIdentifier"]
 
 
 @pytest.fixture

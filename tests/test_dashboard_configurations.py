@@ -51,7 +51,7 @@ def test_it_creates_a_configuration_and_shows_url_payload_and_curl(admin_client,
     assert f"/api/integration/1/functions/{cfg.uuid}/triggers?apiKey={cfg.api_key}" in page
     assert "curl -X POST" in page and "&#34;Disk full on db-1&#34;" in page
     assert "Bob Smith (bsmith)" in page and "Database Team" in page
-    assert 'href="/integrations/%s/flows/"' % cfg.uuid in page
+    assert f'href="/integrations/{cfg.uuid}/flows/"' in page
 
 
 def test_it_shows_field_errors_and_keeps_the_input(admin_client, token, people):

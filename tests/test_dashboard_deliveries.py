@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import csrf_from
+from tests.support import send_alert
 
 HTMX = {"HX-Request": "true"}
 
@@ -116,8 +117,7 @@ def test_the_alert_shows_its_webhook_messages(admin_client, endpoint, client):
     from extensions import db
 
     cfg = endpoint.configuration
-    response = client.post(f"/api/integration/1/functions/{cfg.uuid}/triggers?apiKey={cfg.api_key}",
-                           json={"subject": "Hooked"})
+    response = send_alert(client, cfg, {"subject": "Hooked"})
     dead = message(endpoint)
     dead.alert_id = response.get_json()["eventIdentifier"]
     db.session.commit()

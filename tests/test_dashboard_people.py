@@ -124,3 +124,26 @@ def test_changing_mode_and_delay_in_place(admin_client, token):
     bad = admin_client.post(f"/people/groups/{group.id}", headers=HTMX, data={
         "mode": "sometimes", "escalationDelayMinutes": "10", "csrf_token": token}).get_data(as_text=True)
     assert "Must be one of" in bad
+
+
+def test_an_existing_group_gets_members_from_a_tick_list(admin_client, token):
+    """Item 8 of issue 19: the picker lists only people not yet in the group, narrowed by typing,
+    with a hint; several ticked people join at once; ticking nobody says so beside the list."""
+    for name in ("amy", "bob", "cat"):
+        admin_client.post("/people/users", data={"username": name, "csrf_token": token})
+    admin_client.post("/people/groups", data={"name": "Web", "members": ["bob"], "csrf_token": token})
+    from models import Group
+
+    group = Group.query.one()
+    page = admin_client.get("/people/groups").get_data(as_text=True)
+    picker = page[page.index(f'id="add-member-{group.id}"'):page.index("group-settings")]
+    assert "data-picker-search" in picker and "Tick everyone to add" in picker
+    assert 'value="amy"' in picker and 'value="cat"' in picker and 'value="bob"' not in picker
+    assert 'type="checkbox" name="username"' in picker and "<select" not in picker
+    url = f"/people/groups/{group.id}"
+    none = admin_client.post(url, data={"op": "add", "csrf_token": token})
+    assert none.status_code == 422 and "Tick at least one person" in none.get_data(as_text=True)
+    fragment = admin_client.post(url, headers=HTMX, data={"op": "add", "username": ["cat", "amy"],
+                                                          "csrf_token": token}).get_data(as_text=True)
+    assert [m.user.username for m in Group.query.one().members] == ["bob", "cat", "amy"]
+    assert 'hx-swap-oob="true"' in fragment and "Added cat, amy to Web." in fragment

@@ -3,12 +3,11 @@ scheduled job recovered by the sweeper."""
 import time
 from datetime import timedelta
 
-from alerting.queue import redis_conn
-from alerting.sweeper import sweep_once
 from extensions import db
 from models import AlertTarget, utcnow
-from tests.support import wait_until
-from tests.test_notify_webhook_device import add_user, alert_json, hook, make_config, trigger
+from runtime.queue import redis_conn
+from runtime.sweeper import sweep_once
+from tests.support import add_user, alert_json, hook, notify_config, trigger, wait_until
 
 DELAY_MINUTES = 0.02  # 1.2 s
 OPTIONS = [{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER"},
@@ -22,7 +21,7 @@ def setup_team(api, client, receiver, delay=DELAY_MINUTES):
         add_user(api, name, [hook(receiver, "Hook", name)])
     api.post("/api/v1/groups", json={"name": "DBA", "members": ["alice", "bob", "carol"],
                                      "mode": "escalate-in-order", "escalationDelayMinutes": delay})
-    config = make_config(api, [{"id": "DBA", "recipientType": "GROUP"}], options=OPTIONS)
+    config = notify_config(api, [{"id": "DBA", "recipientType": "GROUP"}], options=OPTIONS)
     return trigger(client, config)
 
 

@@ -222,7 +222,7 @@ def test_flows_that_answer_each_others_status_changes_stop(api, client, configs,
 
 
 def test_the_sweeper_queues_a_lost_run_again_and_gives_up_a_stuck_one(api, client, configs, run_jobs):
-    from alerting.queue import redis_conn
+    from runtime.queue import redis_conn
 
     a, _b = configs
     flow = add_flow(api, a, [comment("note", "hi")])

@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from alerting.queue import queue_depths
 from extensions import db
 from models import Alert, TimelineEntry, WebhookMessage
+from runtime.queue import queue_depths
+from tests.support import integration_path
 
 
 @pytest.fixture
@@ -18,14 +19,9 @@ def config(api):
     return response.get_json()
 
 
-def trigger_url(config, key=True):
-    url = f"/api/integration/1/functions/{config['uuid']}/triggers"
-    return f"{url}?apiKey={config['apiKey']}" if key else url
-
-
 def post(client, config, body=None, key=True, **kwargs):
     kwargs.setdefault("json", body if body is not None else {"properties": {"Summary": "Disk full"}})
-    return client.post(trigger_url(config, key), **kwargs)
+    return client.post(integration_path(config, key), **kwargs)
 
 
 def ledger():
@@ -47,13 +43,16 @@ def test_it_accepts_an_alert_with_the_key_in_the_query(client, config):
                                      "message": "Free space fell below 5%"})
     assert response.status_code == 202
     body = response.get_json()
-    assert set(body) == {"requestId", "alertId", "eventIdentifier", "status"}
+    assert set(body) == {"requestId", "alertId", "eventIdentifier", "status", "warnings"}
+    assert body["warnings"] == ["This alert has no recipients (none in the trigger, none on the configuration), "
+                                "so no one will be notified."]
     assert body["status"] == "ACTIVE" and isinstance(body["eventIdentifier"], int)
     alert = db.session.query(Alert).filter_by(uuid=body["alertId"]).one()
     assert alert.id == body["eventIdentifier"]
     assert alert.subject == "Disk full on db-1" and alert.priority == "HIGH"
     assert list(alert.properties) == ["Summary", "Host"]
-    assert alert.response_options == [{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER"}]
+    assert alert.response_options == [{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER",
+                                       "id": config["responseOptions"][0]["id"], "number": 1}]
     types = [t.type for t in db.session.query(TimelineEntry).filter_by(alert_id=alert.id)]
     assert types == ["EVENT_CREATED"]
     assert queue_depths()["notify"] == 1
@@ -89,7 +88,7 @@ def test_it_rejects_a_missing_key(client, config):
 
 def test_it_rejects_a_wrong_key(client, config):
     before = ledger()
-    response = client.post(trigger_url(config, key=False) + "?apiKey=wrong", json={})
+    response = client.post(integration_path(config, key=False) + "?apiKey=wrong", json={})
     assert_error(response, 401, "Unauthorized", "wrong")
     assert ledger() == before
 
@@ -128,7 +127,7 @@ def test_it_rejects_a_body_that_is_not_json(client, config):
     ('{"priority": "URGENT"}', "priority"),
     ('{"properties": "Host=db-1"}', "properties"),
     ('{"subject": 42}', "subject"),
-    ('{"recipients": [{"id": "bsmith", "recipientType": "ROBOT"}]}', "recipients[0].recipientType"),
+    ('{"recipients": [{"id": "bsmith", "recipientType": 5}]}', "recipients[0].recipientType"),
     ('{"responseOptions": [{"text": "Go", "action": "EXPLODE"}]}', "responseOptions[0].action"),
     ('{"expirationInMinutes": "soon"}', "expirationInMinutes"),
     ('{"expirationInMinutes": true}', "expirationInMinutes"),
@@ -192,7 +191,7 @@ def test_it_reports_unknown_recipients_and_keeps_the_alert(client, config):
 def test_it_sets_the_expiry_and_the_sweeper_terminates_expired_alerts(client, config):
     from datetime import timedelta
 
-    from alerting.lifecycle import sweep_expired
+    from alerting.alerts.lifecycle import sweep_expired
     from models import utcnow
 
     body = post(client, config, {"expirationInMinutes": 5}).get_json()
@@ -211,7 +210,7 @@ def test_it_counts_alerts_received_by_outcome(client, config):
 
     def count(outcome):
         return REGISTRY.get_sample_value("klaxon_alerts_received_total",
-                                         {"configuration": config["uuid"], "outcome": outcome}) or 0
+                                         {"configuration": config["name"], "outcome": outcome}) or 0
     before = {o: count(o) for o in ("created", "deduplicated", "rejected")}
     post(client, config, {"dedupKey": "k"})
     post(client, config, {"dedupKey": "k"})

@@ -5,20 +5,20 @@ import json
 
 import pytest
 
-from alerting.messages import apprise_body, build_message, render_html, render_text, webhook_device_body
+from alerting.notifications.messages import apprise_body, build_message, render_html, render_text, webhook_device_body
 
 SCRIPT = "<script>alert(1)</script>"
 
 
 def make(**overrides):
-    fields = dict(
-        sender_name="Prod Monitoring", subject="Disk full on db-1", message="Free space fell below 5%",
-        priority="HIGH", event_identifier=869000, alert_id="7d3a1c2e-0000-4000-8000-000000000001",
-        properties={"Host": "db-1", "Free": 4.5, "Tags": ["db", "disk"]},
-        response_links=[("Acknowledge", None, "https://klaxon.test/respond/tok-ack"),
+    fields = {
+        "sender_name": "Prod Monitoring", "subject": "Disk full on db-1", "message": "Free space fell below 5%",
+        "priority": "HIGH", "event_identifier": 869000, "alert_id": "7d3a1c2e-0000-4000-8000-000000000001",
+        "properties": {"Host": "db-1", "Free": 4.5, "Tags": ["db", "disk"]},
+        "response_links": [("Acknowledge", None, "https://klaxon.test/respond/tok-ack"),
                         {"text": "Resolve", "description": "Close the alert",
                          "url": "https://klaxon.test/respond/tok-end"}],
-        alert_url="https://klaxon.test/alerts/869000", recipient="bsmith", device_name="Work Email")
+        "alert_url": "https://klaxon.test/alerts/869000", "recipient": "bsmith", "device_name": "Work Email"}
     fields.update(overrides)
     return build_message(**fields)
 

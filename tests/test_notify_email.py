@@ -4,8 +4,7 @@ import time
 
 import pytest
 
-from tests.support import SmtpServer, free_port
-from tests.test_notify_webhook_device import add_user, alert_json, hook, make_config, person, trigger
+from tests.support import SmtpServer, add_user, alert_json, free_port, hook, notify_config, person, trigger
 
 DOWN = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
 
@@ -38,7 +37,7 @@ def email_user(api, username, address):
 
 def test_it_emails_the_alert_with_sender_subject_properties_and_links(api, client, run_jobs, smtp_server):
     email_user(api, "bsmith", "bsmith@example.com")
-    created = trigger(client, make_config(api, [person("bsmith")]))
+    created = trigger(client, notify_config(api, [person("bsmith")]))
     run_jobs()
     (sent,) = smtp_server.wait_for(1)
     email = sent["email"]
@@ -60,7 +59,7 @@ def test_it_emails_the_alert_with_sender_subject_properties_and_links(api, clien
 def test_a_refused_recipient_fails_at_once_and_the_others_still_get_theirs(api, client, run_jobs, smtp_server):
     email_user(api, "bsmith", "bsmith@example.com")
     email_user(api, "ghost", "nobody@example.com")
-    created = trigger(client, make_config(api, [person("ghost"), person("bsmith")]))
+    created = trigger(client, notify_config(api, [person("ghost"), person("bsmith")]))
     run_jobs()
     smtp_server.wait_for(1)
     time.sleep(0.2)
@@ -72,11 +71,11 @@ def test_a_refused_recipient_fails_at_once_and_the_others_still_get_theirs(api, 
     assert [m["to"] for m in smtp_server.messages] == [["bsmith@example.com"]]
 
 
-@pytest.mark.parametrize("settings_env", [DOWN], indirect=True)
+@pytest.mark.parametrize("settings_env", [DOWN], ids=["down"], indirect=True)  # one id in every xdist worker
 def test_a_server_that_is_down_fails_after_the_bounded_retries(api, client, run_jobs, receiver):
     email_user(api, "bsmith", "bsmith@example.com")
     add_user(api, "jdoe", [hook(receiver, "Hook", "jdoe")])
-    created = trigger(client, make_config(api, [person("bsmith"), person("jdoe")]))
+    created = trigger(client, notify_config(api, [person("bsmith"), person("jdoe")]))
     run_jobs(rounds=10)
     receiver.wait_for(1)
     alert = alert_json(api, created["alertId"])

@@ -5,54 +5,17 @@ from datetime import timedelta
 
 import pytest
 
-from alerting import notify
-from alerting.queue import redis_conn
-from alerting.sweeper import sweep_once
+from alerting.notifications import dispatch as notify
 from extensions import db
 from models import Alert, Device, Group, GroupMember, Notification, TimelineEntry, User, utcnow
-from tests.support import Receiver
-
-OPTIONS = [{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER"},
-           {"text": "Resolve", "action": "END", "description": "Close the alert"}]
-
-
-def make_config(api, recipients, options=OPTIONS, **extra):
-    response = api.post("/api/v1/configurations", json={
-        "template": "webhook", "name": "Monitoring", "senderName": "Prod Monitoring", "priority": "HIGH",
-        "recipients": recipients, "responseOptions": options, **extra})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def trigger(client, config, body=None):
-    url = f"/api/integration/1/functions/{config['uuid']}/triggers?apiKey={config['apiKey']}"
-    response = client.post(url, json=body or {"properties": {"Summary": "Disk full on db-1", "Host": "db-1"},
-                                              "message": "Free space fell below 5%"})
-    assert response.status_code == 202, response.get_json()
-    return response.get_json()
-
-
-def add_user(api, username, devices):
-    response = api.post("/api/v1/users", json={"username": username, "devices": devices})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def hook(receiver, name, path=None, **extra):
-    return {"name": name, "kind": "webhook", "target": f"{receiver.url}/{path or name}", **extra}
-
-
-def person(username):
-    return {"id": username, "recipientType": "PERSON"}
-
-
-def alert_json(api, alert_id):
-    return api.get(f"/api/v1/alerts/{alert_id}").get_json()
+from runtime.queue import redis_conn
+from runtime.sweeper import sweep_once
+from tests.support import Receiver, add_user, alert_json, hook, notify_config, person, trigger
 
 
 def test_it_posts_the_alert_to_a_webhook_device(api, client, run_jobs, receiver):
     add_user(api, "bsmith", [hook(receiver, "Ops hook", "bob")])
-    created = trigger(client, make_config(api, [person("bsmith")]))
+    created = trigger(client, notify_config(api, [person("bsmith")]))
     run_jobs()
     (request,) = receiver.wait_for(1)
     body = receiver.json_bodies()[0]
@@ -76,7 +39,7 @@ def test_it_notifies_each_enabled_device_once_however_often_it_is_named(api, cli
     add_user(api, "jdoe", [hook(receiver, "Hook", "jdoe")])
     for name in ("Ops", "DBA"):
         api.post("/api/v1/groups", json={"name": name, "members": ["bsmith", "jdoe"]})
-    config = make_config(api, [person("bsmith"), {"id": "Ops", "recipientType": "GROUP"},
+    config = notify_config(api, [person("bsmith"), {"id": "Ops", "recipientType": "GROUP"},
                                {"id": "DBA", "recipientType": "GROUP"},
                                {"id": "jdoe|Hook", "recipientType": "DEVICE"}])
     created = trigger(client, config)
@@ -91,7 +54,7 @@ def test_it_notifies_each_enabled_device_once_however_often_it_is_named(api, cli
 
 def test_it_notifies_only_the_named_device(api, client, run_jobs, receiver):
     add_user(api, "bsmith", [hook(receiver, "Work", "work"), hook(receiver, "Home", "home")])
-    trigger(client, make_config(api, [{"id": "bsmith|Home", "recipientType": "DEVICE"}]))
+    trigger(client, notify_config(api, [{"id": "bsmith|Home", "recipientType": "DEVICE"}]))
     run_jobs()
     receiver.wait_for(1)
     time.sleep(0.2)
@@ -101,7 +64,7 @@ def test_it_notifies_only_the_named_device(api, client, run_jobs, receiver):
 def test_it_retries_a_server_error_then_delivers(api, client, run_jobs):
     with Receiver(script=[(503, {}, b"busy"), (200, {}, b"ok")]) as flaky:
         add_user(api, "bsmith", [hook(flaky, "Hook")])
-        created = trigger(client, make_config(api, [person("bsmith")]))
+        created = trigger(client, notify_config(api, [person("bsmith")]))
         run_jobs()
         flaky.wait_for(2)
     (note,) = alert_json(api, created["alertId"])["notifications"]
@@ -111,7 +74,7 @@ def test_it_retries_a_server_error_then_delivers(api, client, run_jobs):
 def test_it_fails_a_client_error_at_once_and_says_why(api, client, run_jobs):
     with Receiver(script=[(404, {}, b"no such hook")]) as gone:
         add_user(api, "bsmith", [hook(gone, "Hook")])
-        created = trigger(client, make_config(api, [person("bsmith")]))
+        created = trigger(client, notify_config(api, [person("bsmith")]))
         run_jobs()
         gone.wait_for(1)
     alert = alert_json(api, created["alertId"])
@@ -124,7 +87,7 @@ def test_it_fails_a_client_error_at_once_and_says_why(api, client, run_jobs):
 def test_it_gives_up_after_the_retry_schedule(api, client, run_jobs):
     with Receiver(script=[(500, {}, b"broken")]) as broken:
         add_user(api, "bsmith", [hook(broken, "Hook")])
-        created = trigger(client, make_config(api, [person("bsmith")]))
+        created = trigger(client, notify_config(api, [person("bsmith")]))
         run_jobs(rounds=10)
         time.sleep(0.2)
         assert len(broken.requests) == 3  # KLAXON_NOTIFY_RETRY_SCHEDULE=0,0,0 in the tests
@@ -132,12 +95,18 @@ def test_it_gives_up_after_the_retry_schedule(api, client, run_jobs):
     assert note["deliveryStatus"] == "Failed" and note["attempts"] == 3 and "HTTP 500" in note["result"]
 
 
-def test_a_suspended_alert_notifies_no_one_until_it_is_resumed(api, client, run_jobs, receiver):
+def set_status_before_dispatch(api, client, run_jobs, receiver, status):
+    """An alert for bsmith (a webhook device at ``receiver``) set to ``status`` before its jobs and sweeps run."""
     add_user(api, "bsmith", [hook(receiver, "Hook")])
-    created = trigger(client, make_config(api, [person("bsmith")]))
-    api.post(f"/api/v1/alerts/{created['alertId']}/status", json={"status": "SUSPENDED"})
+    created = trigger(client, notify_config(api, [person("bsmith")]))
+    api.post(f"/api/v1/alerts/{created['alertId']}/status", json={"status": status})
     run_jobs()
     sweep_once(utcnow() + timedelta(seconds=30))
+    return created
+
+
+def test_a_suspended_alert_notifies_no_one_until_it_is_resumed(api, client, run_jobs, receiver):
+    created = set_status_before_dispatch(api, client, run_jobs, receiver, "SUSPENDED")
     assert receiver.requests == []
     api.post(f"/api/v1/alerts/{created['alertId']}/status", json={"status": "ACTIVE"})
     sweep_once(utcnow() + timedelta(seconds=30))
@@ -145,17 +114,13 @@ def test_a_suspended_alert_notifies_no_one_until_it_is_resumed(api, client, run_
 
 
 def test_a_terminated_alert_notifies_no_one(api, client, run_jobs, receiver):
-    add_user(api, "bsmith", [hook(receiver, "Hook")])
-    created = trigger(client, make_config(api, [person("bsmith")]))
-    api.post(f"/api/v1/alerts/{created['alertId']}/status", json={"status": "TERMINATED_EXTERNAL"})
-    run_jobs()
-    sweep_once(utcnow() + timedelta(seconds=30))
+    set_status_before_dispatch(api, client, run_jobs, receiver, "TERMINATED_EXTERNAL")
     assert receiver.requests == [] and db.session.query(Notification).count() == 0
 
 
 def test_the_sweeper_dispatches_an_alert_whose_job_was_lost(api, client, run_jobs, receiver):
     add_user(api, "bsmith", [hook(receiver, "Hook")])
-    trigger(client, make_config(api, [person("bsmith")]))
+    trigger(client, notify_config(api, [person("bsmith")]))
     redis_conn().flushdb()  # the dispatch job is gone
     run_jobs()
     assert receiver.requests == []
@@ -168,7 +133,7 @@ def test_the_sweeper_dispatches_an_alert_whose_job_was_lost(api, client, run_job
 
 def test_the_sweeper_resends_what_a_killed_worker_left_and_only_once(api, client, run_jobs, receiver):
     add_user(api, "bsmith", [hook(receiver, "Hook")])
-    created = trigger(client, make_config(api, [person("bsmith")]))
+    created = trigger(client, notify_config(api, [person("bsmith")]))
     redis_conn().flushdb()
     # a worker resolved the recipients and wrote the row, then died before sending
     alert = db.session.get(Alert, created["eventIdentifier"])
@@ -199,7 +164,7 @@ def test_it_notifies_a_large_group_quickly(app, api, client, run_jobs, receiver)
         group.members.append(GroupMember(user=user, position=i))
     db.session.add(group)
     db.session.commit()
-    created = trigger(client, make_config(api, [{"id": "Everyone", "recipientType": "GROUP"}]))
+    created = trigger(client, notify_config(api, [{"id": "Everyone", "recipientType": "GROUP"}]))
     started = time.monotonic()
     run_jobs()
     receiver.wait_for(300, timeout=30)

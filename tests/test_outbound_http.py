@@ -1,23 +1,23 @@
-"""alerting.http.post against real receivers on 127.0.0.1: outcomes, limits and Retry-After."""
+"""alerting.outbound.http.post against real receivers on 127.0.0.1: outcomes, limits and Retry-After."""
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from alerting import http
-from alerting.ssrf import parse_allow_cidrs
+from alerting.outbound import http
+from config import parse_cidrs
 from tests.support import Receiver
 
 
 @pytest.fixture
 def session():
-    with http.new_session(parse_allow_cidrs("127.0.0.0/8"), "Klaxon/test") as s:
+    with http.new_session(parse_cidrs("KLAXON_WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8"), "Klaxon/test") as s:
         yield s
 
 
@@ -63,7 +63,7 @@ def test_a_receiver_slower_than_the_timeout_is_a_timeout(session):
         outcome = http.post(session, receiver.url + "/slow", b"{}", {}, timeout=0.5)
         elapsed = time.monotonic() - started
     assert (outcome.ok, outcome.status_code, outcome.error_class) == (False, None, "timeout")
-    assert outcome.error == "timed out after 0.5s (127.0.0.1:%d)" % receiver.server.server_address[1]
+    assert outcome.error == f"timed out after 0.5s (127.0.0.1:{receiver.server.server_address[1]})"
     assert elapsed < 5  # generous for a loaded machine; without the deadline this waits the full 10 s
 
 
@@ -117,7 +117,7 @@ def test_retry_after_seconds_are_parsed_for_throttling_statuses(session, status)
 
 
 def test_retry_after_as_an_http_date_is_parsed(session):
-    later = datetime.now(timezone.utc) + timedelta(seconds=120)
+    later = datetime.now(UTC) + timedelta(seconds=120)
     with Receiver([(503, {"Retry-After": format_datetime(later, usegmt=True)}, b"")]) as receiver:
         outcome = http.post(session, receiver.url, b"{}", {})
     assert 100 <= outcome.retry_after <= 121
@@ -138,7 +138,7 @@ def test_parse_retry_after_reads_seconds_and_dates(value, seconds):
 
 
 def test_parse_retry_after_counts_from_now_for_dates():
-    now = datetime(2015, 10, 21, 7, 27, 0, tzinfo=timezone.utc)
+    now = datetime(2015, 10, 21, 7, 27, 0, tzinfo=UTC)
     assert http.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=now) == 60.0
 
 
@@ -218,3 +218,42 @@ def test_a_body_read_to_the_end_leaves_the_connection_for_the_next_call(session)
         server.server_close()
     assert [o.body for o in outcomes] == ["ok", "ok", "ok"]
     assert len(client_ports) == 3 and len(set(client_ports)) == 1
+
+
+def test_every_caller_shares_one_session_per_allow_list():
+    allow = parse_cidrs("KLAXON_WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8")
+    shared = http.session(allow)
+    assert http.session(tuple(allow)) is shared
+    assert http.session(()) is not shared
+    assert shared.headers["User-Agent"] == http.user_agent() and shared.trust_env is False
+
+
+def test_the_user_agent_names_klaxon_and_the_apps_version(app):
+    assert http.user_agent() == f"Klaxon/{app.config['KLAXON_VERSION']}"
+
+
+def test_update_webhooks_flows_and_webhook_devices_send_through_the_shared_session(app, monkeypatch):
+    """Each of the three callers posts with http.session(KLAXON_WEBHOOK_ALLOW_CIDRS) and http.user_agent()."""
+    from alerting.flows import steps
+    from alerting.notifications.transports import transport_for
+    from alerting.update_webhooks import post as update_post
+
+    sent = []
+    monkeypatch.setattr(http, "post", lambda session, url, body, headers, **kw: sent.append((session, headers))
+                        or http.Outcome(ok=True, status_code=200))
+    allow = app.config["KLAXON"].webhook_allow_cidrs
+    update_post.post(update_post.Send(1, "msg_1", "http://127.0.0.1:9/u", "{}", "status", ["s3cret"]))
+    transport_for("webhook", app.config["KLAXON"]).send("http://127.0.0.1:9/d", _message())
+    state = steps.RunState(run=None, alert=None, alert_json={}, trigger={}, depth=0, dry_run=False,
+                           deadline=time.monotonic() + 10)
+    steps.http_request(state, {"name": "call", "type": "http_request", "url": "http://127.0.0.1:9/f"})
+    assert [session for session, _ in sent] == [http.session(allow)] * 3
+    assert all(headers.get("User-Agent", http.user_agent()) == http.user_agent() for _, headers in sent)
+
+
+def _message():
+    from alerting.notifications.messages import build_message
+
+    return build_message(sender_name="Prod", subject="Disk full", message="", priority="HIGH", event_identifier=1,
+                         alert_id="a", properties={}, response_links=[], alert_url="http://klaxon.test/alerts/1",
+                         recipient="bsmith", device_name="Hook")

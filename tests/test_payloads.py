@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from alerting.payloads import (delivery_payload, encode, event_properties, format_date, response_payload,
-                               status_payload)
+from alerting.update_webhooks.payloads import (
+    delivery_payload,
+    encode,
+    event_properties,
+    format_date,
+    response_payload,
+    status_payload,
+)
 
-WHEN = datetime(2017, 4, 12, 23, 1, 51, 328999, tzinfo=timezone.utc)
+WHEN = datetime(2017, 4, 12, 23, 1, 51, 328999, tzinfo=UTC)
 PROPS = {"Host": "db-1", "Env": "prod", "Check": "disk"}
 
 
@@ -18,7 +24,7 @@ def test_the_date_is_utc_in_xmatters_format():
     assert format_date(datetime(2017, 4, 12, 23, 1, 51, 328000)) == "17-04-12 23:01:51.328"  # naive is UTC
     assert format_date(datetime(2017, 4, 13, 1, 1, 51, 5000, tzinfo=timezone(timedelta(hours=2)))) \
         == "17-04-12 23:01:51.005"
-    assert format_date(datetime(2009, 1, 2, 3, 4, 5, tzinfo=timezone.utc)) == "09-01-02 03:04:05.000"
+    assert format_date(datetime(2009, 1, 2, 3, 4, 5, tzinfo=UTC)) == "09-01-02 03:04:05.000"
 
 
 def test_event_properties_are_one_key_objects_in_the_order_received():

@@ -4,13 +4,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from alerting.signing import new_secret, sign_headers
+from alerting.update_webhooks.signing import new_secret, sign_headers
 
 BODY = '{"eventIdentifier":869000,"status":"active","username":null}'
 
@@ -30,7 +30,7 @@ def test_the_headers_verify_with_the_standard_library():
 
 def test_the_signature_is_hmac_sha256_of_id_timestamp_and_body():
     secret = new_secret()
-    now = datetime(2024, 5, 1, 12, 0, 0, 900000, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 1, 12, 0, 0, 900000, tzinfo=UTC)
     headers = sign_headers("msg_2", BODY, [secret], now)
     assert headers["webhook-id"] == "msg_2"
     assert headers["webhook-timestamp"] == "1714564800"
@@ -67,7 +67,7 @@ def test_another_secret_or_a_changed_body_does_not_verify():
 
 
 def test_bytes_and_text_bodies_sign_alike():
-    secret, now = new_secret(), datetime.now(timezone.utc)
+    secret, now = new_secret(), datetime.now(UTC)
     body = '{"subject":"Disk full — db-1"}'
     assert sign_headers("m", body.encode(), [secret], now) == sign_headers("m", body, [secret], now)
     Webhook(secret).verify(body.encode(), sign_headers("m", body.encode(), [secret], now))

@@ -4,19 +4,11 @@ import time
 
 import pytest
 
-from alerting.sources import AlertChange, SourceError, parse
-from alerting.sources import custom
+from alerting.sources import AlertChange, SourceError, custom, parse
+from tests.sources import CUSTOM_MAPPING, CUSTOM_PAYLOAD, refusal
 
-MAPPING = json.dumps({
-    "subject": "{{ payload.title }}",
-    "message": "{{ payload.detail }}",
-    "priority": "{{ 'HIGH' if payload.level == 'crit' else 'LOW' }}",
-    "properties": {"Host": "{{ payload.host }}", "Check": "{{ payload.check.name }}"},
-    "dedupKey": "{{ payload.id }}",
-    "action": "{{ 'resolve' if payload.state == 'ok' else 'trigger' }}",
-})
-SAMPLE = {"title": "Disk full on db-1", "detail": "Free space 3%", "level": "crit", "host": "db-1",
-          "check": {"name": "disk"}, "id": "db-1/disk", "state": "alerting"}
+MAPPING = json.dumps(CUSTOM_MAPPING)  # as a configuration stores it
+SAMPLE = CUSTOM_PAYLOAD
 
 
 def rendered(template, payload=None, key="subject"):
@@ -78,9 +70,7 @@ def test_preview_shows_the_error_and_its_field():
     ({"dedupKey": "{{ payload.id * 300 }}"}, {"id": "k"}, "dedupKey"),
 ])
 def test_a_bad_rendered_value_is_rejected_naming_the_field(mapping, payload, field):
-    with pytest.raises(SourceError) as caught:
-        custom.parse(payload, mapping)
-    assert caught.value.field == field and str(caught.value).startswith(field + " ")
+    assert refusal("custom", payload, json.dumps(mapping)).field == field
 
 
 @pytest.mark.parametrize("mapping, field", [
@@ -94,9 +84,7 @@ def test_a_bad_rendered_value_is_rejected_naming_the_field(mapping, payload, fie
     ('{"recipients": [{"id": "{{ 1 / 0 }}"}]}', "mapping.recipients[0].id"),
 ])
 def test_a_bad_mapping_is_rejected_naming_the_field(mapping, field):
-    with pytest.raises(SourceError) as caught:
-        parse("custom", SAMPLE, mapping)
-    assert caught.value.field == field and str(caught.value).startswith(field + " ")
+    assert refusal("custom", SAMPLE, mapping).field == field
 
 
 @pytest.mark.parametrize("template", [
@@ -164,7 +152,7 @@ def test_a_long_render_is_stopped_by_the_time_budget(monkeypatch):
     template = ("{% macro spin() %}{% for j in range(100000) %}{% endfor %}{% endmacro %}"
                 "{% for i in range(100000) %}{{ spin() }}{% endfor %}")
     started = time.monotonic()
-    with pytest.raises(SourceError, match="took longer than 0.2 s"):
+    with pytest.raises(SourceError, match=r"took longer than 0\.2 s"):
         rendered(template)
     assert time.monotonic() - started < 2
 

@@ -1,48 +1,20 @@
 """End to end through the integration URL: each source template's recorded payloads open and end
 alerts, the status update webhooks reach a real receiver, and bad payloads get the source's own 400."""
-import json
-from pathlib import Path
-
 import pytest
 from standardwebhooks import Webhook
 
-from alerting.queue import queue_depths
 from extensions import db
 from models import Alert, TimelineEntry, WebhookMessage
-
-PAYLOADS = Path(__file__).parent / "payloads"
-MAPPING = {
-    "subject": "{{ payload.check.title }}",
-    "message": "{{ payload.detail }}",
-    "priority": "{{ 'HIGH' if payload.level == 'crit' else 'LOW' }}",
-    "properties": {"Host": "{{ payload.host }}", "Check": "{{ payload.check.name }}"},
-    "dedupKey": "{{ payload.host }}/{{ payload.check.name }}",
-    "action": "{{ 'resolve' if payload.state == 'ok' else 'trigger' }}",
-}
-CHECK = {"host": "db-1", "level": "crit", "state": "alerting", "detail": "Free space 3%",
-         "check": {"name": "disk", "title": "Disk full on db-1"}}
-
-
-def recorded(name):
-    return json.loads((PAYLOADS / name).read_text())
+from runtime.queue import queue_depths
+from tests import support
+from tests.sources import CUSTOM_MAPPING, CUSTOM_PAYLOAD, recorded
+from tests.support import integration_path, send_alert, updates_to
 
 
 def make_config(api, receiver, template, **extra):
     """A ``template`` configuration whose status updates go to ``receiver`` at /status."""
-    response = api.post("/api/v1/configurations", json={
-        "template": template, "name": f"{template} source", "updates": {
-            "status": {"enabled": True, "url": f"{receiver.url}/status"},
-            "delivery": {"enabled": False, "url": None}, "response": {"enabled": False, "url": None}},
-        **extra})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def send(client, config, body, key=True):
-    url = f"/api/integration/1/functions/{config['uuid']}/triggers"
-    # json.dumps, not json=: the test client's json= sorts keys, and property order is kept
-    return client.post(f"{url}?apiKey={config['apiKey']}" if key else url, data=json.dumps(body),
-                       content_type="application/json")
+    return support.make_config(api, template=template, name=f"{template} source", updates=updates_to(receiver),
+                               **extra)
 
 
 def accepted(response):
@@ -78,7 +50,7 @@ def ledger():
 @pytest.mark.parametrize("source", ["alertmanager", "grafana"])
 def test_a_firing_then_resolved_pair_creates_then_ends_the_alert(api, client, receiver, run_jobs, source):
     config = make_config(api, receiver, source)
-    firing = accepted(send(client, config, recorded(f"{source}_firing.json")))
+    firing = accepted(send_alert(client, config, recorded(f"{source}_firing.json")))
     assert set(firing) == {"requestId", "alerts"} and len(firing["alerts"]) == 2
     first, second = firing["alerts"]
     assert first["status"] == second["status"] == "ACTIVE"
@@ -87,7 +59,7 @@ def test_a_firing_then_resolved_pair_creates_then_ends_the_alert(api, client, re
     assert status_updates(receiver, config, 2) == [(first["eventIdentifier"], "active"),
                                                    (second["eventIdentifier"], "active")]
 
-    resolved = accepted(send(client, config, recorded(f"{source}_resolved.json")))
+    resolved = accepted(send_alert(client, config, recorded(f"{source}_resolved.json")))
     assert resolved["action"] == "resolved" and resolved["alertId"] == first["alertId"]
     assert resolved["status"] == "TERMINATED_EXTERNAL"
     run_jobs()
@@ -101,7 +73,7 @@ def test_a_firing_then_resolved_pair_creates_then_ends_the_alert(api, client, re
 
 def test_an_alertmanager_alert_keeps_its_labels_and_annotations(api, client, receiver):
     config = make_config(api, receiver, "alertmanager")
-    number = accepted(send(client, config, recorded("alertmanager_firing.json")))["alerts"][0]["eventIdentifier"]
+    number = accepted(send_alert(client, config, recorded("alertmanager_firing.json")))["alerts"][0]["eventIdentifier"]
     alert = alert_json(api, number)
     assert alert["subject"] == "BlackBox Probe Failure: https://server.example.org"
     assert alert["message"].startswith("Instance https://server.example.org has been down")
@@ -111,8 +83,8 @@ def test_an_alertmanager_alert_keeps_its_labels_and_annotations(api, client, rec
 
 def test_a_repeated_firing_notification_counts_a_duplicate(api, client, receiver):
     config = make_config(api, receiver, "alertmanager")
-    accepted(send(client, config, recorded("alertmanager_firing.json")))
-    again = accepted(send(client, config, recorded("alertmanager_firing.json")))
+    accepted(send_alert(client, config, recorded("alertmanager_firing.json")))
+    again = accepted(send_alert(client, config, recorded("alertmanager_firing.json")))
     assert [a["deduplicated"] for a in again["alerts"]] == [True, True]
     assert [a["duplicateCount"] for a in config_alerts(api, config)] == [1, 1]
 
@@ -120,7 +92,7 @@ def test_a_repeated_firing_notification_counts_a_duplicate(api, client, receiver
 def test_a_resolved_alert_nothing_opened_changes_nothing(api, client, receiver):
     config = make_config(api, receiver, "alertmanager")
     before = ledger()
-    body = accepted(send(client, config, recorded("alertmanager_resolved.json")))
+    body = accepted(send_alert(client, config, recorded("alertmanager_resolved.json")))
     assert body["action"] == "ignored" and "alertId" not in body
     assert ledger() == before
 
@@ -135,7 +107,7 @@ def test_a_resolved_alert_nothing_opened_changes_nothing(api, client, receiver):
 def test_a_malformed_source_payload_gets_klaxons_400_naming_the_field(api, client, receiver, source, body, field):
     config = make_config(api, receiver, source)
     before = ledger()
-    response = send(client, config, body)
+    response = send_alert(client, config, body)
     assert response.status_code == 400
     error = response.get_json()
     assert set(error) == {"code", "reason", "message"} and (error["code"], error["reason"]) == (400, "Bad Request")
@@ -144,14 +116,14 @@ def test_a_malformed_source_payload_gets_klaxons_400_naming_the_field(api, clien
 
 
 def test_a_custom_mapping_turns_any_json_into_an_alert_and_ends_it(api, client, receiver, run_jobs):
-    config = make_config(api, receiver, "custom", customMapping=MAPPING)
-    created = accepted(send(client, config, CHECK))
-    assert set(created) == {"requestId", "alertId", "eventIdentifier", "status"}
+    config = make_config(api, receiver, "custom", customMapping=CUSTOM_MAPPING)
+    created = accepted(send_alert(client, config, CUSTOM_PAYLOAD))
+    assert set(created) == {"requestId", "alertId", "eventIdentifier", "status", "warnings"}  # no recipients
     alert = alert_json(api, created["eventIdentifier"])
     assert (alert["subject"], alert["message"], alert["priority"]) == ("Disk full on db-1", "Free space 3%", "HIGH")
     assert alert["properties"] == {"Host": "db-1", "Check": "disk"} and alert["dedupKey"] == "db-1/disk"
 
-    ended = accepted(send(client, config, {**CHECK, "state": "ok"}))
+    ended = accepted(send_alert(client, config, {**CUSTOM_PAYLOAD, "state": "ok"}))
     assert (ended["action"], ended["alertId"]) == ("resolved", created["alertId"])
     run_jobs()
     number = created["eventIdentifier"]
@@ -159,9 +131,9 @@ def test_a_custom_mapping_turns_any_json_into_an_alert_and_ends_it(api, client, 
 
 
 def test_a_custom_mapping_that_renders_a_bad_field_is_refused_naming_it(api, client, receiver):
-    config = make_config(api, receiver, "custom", customMapping={**MAPPING, "priority": "{{ payload.level }}"})
+    config = make_config(api, receiver, "custom", customMapping={**CUSTOM_MAPPING, "priority": "{{ payload.level }}"})
     before = ledger()
-    response = send(client, config, {**CHECK, "level": "urgent"})
+    response = send_alert(client, config, {**CUSTOM_PAYLOAD, "level": "urgent"})
     assert response.status_code == 400
     assert response.get_json()["message"] == ("priority must be one of HIGH, MEDIUM, LOW "
                                               "(as rendered by the custom mapping)")
@@ -194,19 +166,20 @@ def test_a_pagerduty_trigger_acknowledge_resolve_sequence_is_one_alerts_lifecycl
         api, client, receiver, run_jobs, escalating_group):
     from datetime import timedelta
 
-    from alerting import escalation
+    from alerting.notifications import escalation
     from models import AlertTarget, utcnow
 
     config = make_config(api, receiver, "pagerduty", recipients=escalating_group)
     success = {"status": "success", "message": "Event processed", "dedup_key": "samplekeyhere"}
-    assert accepted(send(client, config, pagerduty_event(config, "pagerduty_trigger.json"), key=False)) == success
+    assert accepted(send_alert(client, config, pagerduty_event(config, "pagerduty_trigger.json"), key=False)) == success
     (alert,) = config_alerts(api, config)
     number = alert["eventIdentifier"]
     assert (alert["status"], alert["priority"], alert["dedupKey"]) == ("ACTIVE", "HIGH", "samplekeyhere")
     run_jobs()
     receiver.wait_for(1, path="/bsmith")
 
-    assert accepted(send(client, config, pagerduty_event(config, "pagerduty_acknowledge.json"), key=False)) == success
+    acknowledged = send_alert(client, config, pagerduty_event(config, "pagerduty_acknowledge.json"), key=False)
+    assert accepted(acknowledged) == success
     assert alert_json(api, number)["status"] == "ACTIVE"
     assert timeline_types(api, number)[-1] == "EVENT_ANNOTATED"
     assert alert_json(api, number)["timeline"][-1]["detail"]["comment"] == "Acknowledged by the source"
@@ -214,7 +187,7 @@ def test_a_pagerduty_trigger_acknowledge_resolve_sequence_is_one_alerts_lifecycl
     assert {t.state for t in db.session.query(AlertTarget).filter_by(alert_id=number)} == {"stopped"}
     assert escalation.sweep(utcnow() + timedelta(minutes=10)) == 0  # jdoe's turn never comes
 
-    assert accepted(send(client, config, pagerduty_event(config, "pagerduty_resolve.json"), key=False)) == success
+    assert accepted(send_alert(client, config, pagerduty_event(config, "pagerduty_resolve.json"), key=False)) == success
     assert alert_json(api, number)["status"] == "TERMINATED_EXTERNAL"
     assert timeline_types(api, number)[-1] == "EVENT_TERMINATED"
     assert [a["eventIdentifier"] for a in config_alerts(api, config)] == [number]
@@ -227,20 +200,20 @@ def test_a_pagerduty_trigger_without_a_dedup_key_gets_one_to_resolve_it_by(api, 
     config = make_config(api, receiver, "pagerduty")
     event = pagerduty_event(config, "pagerduty_trigger.json")
     del event["dedup_key"]
-    key = accepted(send(client, config, event, key=False))["dedup_key"]
+    key = accepted(send_alert(client, config, event, key=False))["dedup_key"]
     assert isinstance(key, str) and len(key) == 32
     (alert,) = config_alerts(api, config)
     assert alert["dedupKey"] == key
-    accepted(send(client, config, pagerduty_event(config, "pagerduty_resolve.json", dedup_key=key), key=False))
+    accepted(send_alert(client, config, pagerduty_event(config, "pagerduty_resolve.json", dedup_key=key), key=False))
     assert alert_json(api, alert["eventIdentifier"])["status"] == "TERMINATED_EXTERNAL"
 
 
 @pytest.mark.parametrize("name", ["pagerduty_acknowledge.json", "pagerduty_resolve.json"])
 def test_acknowledging_or_resolving_an_unknown_dedup_key_is_harmless(api, client, receiver, name):
     config = make_config(api, receiver, "pagerduty")
-    accepted(send(client, config, pagerduty_event(config, "pagerduty_trigger.json"), key=False))
+    accepted(send_alert(client, config, pagerduty_event(config, "pagerduty_trigger.json"), key=False))
     before = ledger()
-    body = accepted(send(client, config, pagerduty_event(config, name, dedup_key="never-sent"), key=False))
+    body = accepted(send_alert(client, config, pagerduty_event(config, name, dedup_key="never-sent"), key=False))
     assert body == {"status": "success", "message": "Event processed", "dedup_key": "never-sent"}
     assert ledger() == before
     assert [a["status"] for a in config_alerts(api, config)] == ["ACTIVE"]
@@ -248,11 +221,11 @@ def test_acknowledging_or_resolving_an_unknown_dedup_key_is_harmless(api, client
 
 def test_resolving_twice_changes_nothing_the_second_time(api, client, receiver):
     config = make_config(api, receiver, "pagerduty")
-    accepted(send(client, config, pagerduty_event(config, "pagerduty_trigger.json"), key=False))
-    accepted(send(client, config, pagerduty_event(config, "pagerduty_resolve.json"), key=False))
+    accepted(send_alert(client, config, pagerduty_event(config, "pagerduty_trigger.json"), key=False))
+    accepted(send_alert(client, config, pagerduty_event(config, "pagerduty_resolve.json"), key=False))
     before = ledger()
-    accepted(send(client, config, pagerduty_event(config, "pagerduty_resolve.json"), key=False))
-    accepted(send(client, config, pagerduty_event(config, "pagerduty_acknowledge.json"), key=False))
+    accepted(send_alert(client, config, pagerduty_event(config, "pagerduty_resolve.json"), key=False))
+    accepted(send_alert(client, config, pagerduty_event(config, "pagerduty_acknowledge.json"), key=False))
     assert ledger() == before
 
 
@@ -265,7 +238,7 @@ def test_resolving_twice_changes_nothing_the_second_time(api, client, receiver):
 def test_a_malformed_pagerduty_event_gets_pagerdutys_400(api, client, receiver, fields, error):
     config = make_config(api, receiver, "pagerduty")
     before = ledger()
-    response = send(client, config, pagerduty_event(config, "pagerduty_trigger.json", **fields), key=False)
+    response = send_alert(client, config, pagerduty_event(config, "pagerduty_trigger.json", **fields), key=False)
     assert response.status_code == 400
     assert response.get_json() == {"status": "invalid event", "message": "Event object is invalid",
                                    "errors": [error]}
@@ -274,8 +247,8 @@ def test_a_malformed_pagerduty_event_gets_pagerdutys_400(api, client, receiver, 
 
 def test_malformed_json_to_a_pagerduty_configuration_gets_pagerdutys_400(api, client, receiver):
     config = make_config(api, receiver, "pagerduty")
-    response = client.post(f"/api/integration/1/functions/{config['uuid']}/triggers",
-                           data='{"event_action": ', content_type="application/json")
+    response = client.post(integration_path(config, key=False), data='{"event_action": ',
+                           content_type="application/json")
     assert response.status_code == 400
     body = response.get_json()
     assert (body["status"], body["message"]) == ("invalid event", "Event object is invalid")
@@ -285,7 +258,7 @@ def test_malformed_json_to_a_pagerduty_configuration_gets_pagerdutys_400(api, cl
 def test_a_wrong_routing_key_is_refused(api, client, receiver):
     config = make_config(api, receiver, "pagerduty")
     before = ledger()
-    response = send(client, config, pagerduty_event(config, "pagerduty_trigger.json", routing_key="x" * 32),
+    response = send_alert(client, config, pagerduty_event(config, "pagerduty_trigger.json", routing_key="x" * 32),
                     key=False)
     assert response.status_code == 401
     assert ledger() == before

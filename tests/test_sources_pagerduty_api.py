@@ -4,8 +4,16 @@ import json
 
 import pytest
 
-from tests.test_sources_e2e import (accepted, alert_json, config_alerts, ledger, make_config, pagerduty_event,
-                                    send, status_updates)
+from tests.support import send_alert
+from tests.test_sources_e2e import (
+    accepted,
+    alert_json,
+    config_alerts,
+    ledger,
+    make_config,
+    pagerduty_event,
+    status_updates,
+)
 
 INVALID = {"status": "invalid event", "message": "Event object is invalid"}
 SUCCESS = {"status": "success", "message": "Event processed", "dedup_key": "samplekeyhere"}
@@ -42,7 +50,7 @@ def test_the_routing_key_picks_its_own_configuration(api, client, receiver, conf
 
 def test_it_answers_as_the_integration_url_does_for_the_same_event(api, client, receiver, config):
     bad = pagerduty_event(config, "pagerduty_trigger.json", payload={"summary": "Disk full", "source": "db-1"})
-    here, there = enqueue(client, bad), send(client, config, bad, key=False)
+    here, there = enqueue(client, bad), send_alert(client, config, bad, key=False)
     assert here.status_code == there.status_code == 400
     assert here.get_json() == there.get_json() == {
         **INVALID, "errors": ["payload.severity must be one of critical, error, warning, info"]}

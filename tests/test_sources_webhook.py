@@ -1,17 +1,9 @@
 """The xMatters trigger body parser (SPEC §2) and the source registry."""
-import json
-from pathlib import Path
-
 import pytest
 
-from alerting.sources import PARSERS, AlertChange, SourceError, parse
-from alerting.sources import webhook
-
-PAYLOADS = Path(__file__).parent / "payloads"
-
-
-def recorded(name):
-    return json.loads((PAYLOADS / name).read_text())
+from alerting.errors import FieldError
+from alerting.sources import PARSERS, AlertChange, SourceError, parse, webhook
+from tests.sources import recorded, refusal
 
 
 def test_it_parses_the_spec_example_into_one_trigger():
@@ -78,11 +70,11 @@ def test_it_accepts_a_dedup_key_of_255_characters():
     ({"priority": "URGENT"}, "priority"),
     ({"priority": 1}, "priority"),
     ({"recipients": "bsmith"}, "recipients"),
-    ({"recipients": ["bsmith"]}, "recipients[0]"),
+    ({"recipients": [7]}, "recipients[0]"),
     ({"recipients": [{"recipientType": "PERSON"}]}, "recipients[0].id"),
     ({"recipients": [{"id": 7}]}, "recipients[0].id"),
-    ({"recipients": [{"id": "a"}, {"id": "b", "recipientType": "ROBOT"}]}, "recipients[1].recipientType"),
-    ({"recipients": [{"id": "bsmith", "recipientType": "DEVICE"}]}, "recipients[0].id"),
+    ({"recipients": [{"id": "a"}, {"id": "b", "recipientType": 5}]}, "recipients[1].recipientType"),
+    ({"recipients": [{"id": "b" * 201}]}, "recipients[0].id"),
     ({"responseOptions": {"text": "Go"}}, "responseOptions"),
     ({"responseOptions": ["Go"]}, "responseOptions[0]"),
     ({"responseOptions": [{"action": "END"}]}, "responseOptions[0].text"),
@@ -99,11 +91,8 @@ def test_it_accepts_a_dedup_key_of_255_characters():
     ({"dedupKey": "k" * 256}, "dedupKey"),
 ])
 def test_it_rejects_a_bad_field_naming_it(body, field):
-    with pytest.raises(SourceError) as caught:
-        parse("webhook", body)
-    assert caught.value.field == field
-    assert str(caught.value).startswith(field + " ")
-    assert caught.value.message == str(caught.value)
+    error = refusal("webhook", body)
+    assert error.field == field and error.message == str(error)
 
 
 def test_it_explains_the_allowed_priorities():
@@ -113,6 +102,16 @@ def test_it_explains_the_allowed_priorities():
 
 def test_a_source_error_is_a_value_error():
     assert issubclass(SourceError, ValueError)
+
+
+def test_a_source_error_is_the_field_error_of_a_payload_worded_without_a_colon():
+    assert issubclass(SourceError, FieldError)
+    error = SourceError("priority", "must be one of HIGH, MEDIUM, LOW")
+    assert (error.field, error.message, str(error)) == ("priority", "priority must be one of HIGH, MEDIUM, LOW",
+                                                        "priority must be one of HIGH, MEDIUM, LOW")
+    assert FieldError("priority", "must be one of HIGH, MEDIUM, LOW").message == \
+        "priority: must be one of HIGH, MEDIUM, LOW"
+    assert SourceError("dedupKey", "dedupKey is required").message == "dedupKey is required"
 
 
 def test_the_registry_holds_every_template():

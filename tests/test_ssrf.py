@@ -7,11 +7,12 @@ import subprocess
 
 import pytest
 
-from alerting import http
-from alerting.ssrf import UnsafeURL, check_url, parse_allow_cidrs, resolve_safe
+from alerting.outbound import http
+from alerting.outbound.ssrf import UnsafeURL, check_url, safe_addresses
+from config import ConfigError, parse_cidrs
 from tests.support import Receiver
 
-LOOPBACK = parse_allow_cidrs("127.0.0.0/8")
+LOOPBACK = parse_cidrs("KLAXON_WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8")
 
 
 @pytest.mark.parametrize("url, words", [
@@ -69,18 +70,18 @@ def test_it_passes_a_public_address_without_connecting():
     check_url("http://[2606:2800:220:1:248:1893:25c8:1946]/hook", [])
 
 
-def test_resolve_safe_returns_a_checked_address():
-    assert resolve_safe("localhost", 80, LOOPBACK) == "127.0.0.1"
+def test_safe_addresses_returns_only_checked_addresses():
+    assert safe_addresses("localhost", 80, LOOPBACK)[0] == "127.0.0.1"
     with pytest.raises(UnsafeURL):
-        resolve_safe("localhost", 80, [])
+        safe_addresses("localhost", 80, [])
 
 
-def test_parse_allow_cidrs_reads_commas_and_spaces_and_names_the_setting():
-    assert parse_allow_cidrs("127.0.0.0/8, 10.1.0.0/16 ::1/128") == [
-        ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("10.1.0.0/16"), ipaddress.ip_network("::1/128")]
-    assert parse_allow_cidrs("") == []
-    with pytest.raises(ValueError, match="KLAXON_WEBHOOK_ALLOW_CIDRS: '127.0.0.0/99'"):
-        parse_allow_cidrs("127.0.0.0/99")
+def test_the_allow_list_setting_reads_commas_and_spaces_and_names_the_setting():
+    assert parse_cidrs("KLAXON_WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8, 10.1.0.0/16 ::1/128") == (
+        ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("10.1.0.0/16"), ipaddress.ip_network("::1/128"))
+    assert parse_cidrs("KLAXON_WEBHOOK_ALLOW_CIDRS", "") == ()
+    with pytest.raises(ConfigError, match=r"KLAXON_WEBHOOK_ALLOW_CIDRS: '127\.0\.0\.0/99'"):
+        parse_cidrs("KLAXON_WEBHOOK_ALLOW_CIDRS", "127.0.0.0/99")
 
 
 def test_the_adapter_refuses_a_loopback_target_at_connect_time():

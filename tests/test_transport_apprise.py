@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from alerting.messages import build_message
-from alerting.transports import TransportError, transport_for, validate_target
-from alerting.transports.apprise_device import AppriseTransport
+from alerting.notifications.messages import build_message
+from alerting.notifications.transports import TransportError, transport_for, validate_target
+from alerting.notifications.transports.apprise_device import AppriseTransport
 from tests.support import Receiver, free_port
 
 

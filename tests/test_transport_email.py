@@ -13,22 +13,22 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from alerting.messages import build_message
-from alerting.transports import TransportError, transport_for
-from alerting.transports.email import EmailTransport, build_email, parse_smtp_url
+from alerting.notifications.messages import build_message
+from alerting.notifications.transports import TransportError, transport_for
+from alerting.notifications.transports.email import EmailTransport, build_email, parse_smtp_url
 from tests.support import free_port
 
 FROM = "klaxon@klaxon.test"
 
 
 def make_message(**overrides):
-    fields = dict(
-        sender_name="Prod Monitoring", subject="Disk full on db-1", message="Free space fell below 5%",
-        priority="HIGH", event_identifier=869000, alert_id="7d3a1c2e-0000-4000-8000-000000000001",
-        properties={"Host": "db-1", "Mount": "/var"},
-        response_links=[("Acknowledge", None, "https://klaxon.test/respond/tok-ack"),
+    fields = {
+        "sender_name": "Prod Monitoring", "subject": "Disk full on db-1", "message": "Free space fell below 5%",
+        "priority": "HIGH", "event_identifier": 869000, "alert_id": "7d3a1c2e-0000-4000-8000-000000000001",
+        "properties": {"Host": "db-1", "Mount": "/var"},
+        "response_links": [("Acknowledge", None, "https://klaxon.test/respond/tok-ack"),
                         ("Resolve", "Close the alert", "https://klaxon.test/respond/tok-end")],
-        recipient="bsmith", device_name="Work Email")
+        "recipient": "bsmith", "device_name": "Work Email"}
     fields.update(overrides)
     return build_message(**fields)
 
@@ -131,20 +131,16 @@ def test_it_logs_in_with_the_credentials_of_the_url():
     assert "p@ss" not in err.value.message and "wrong" not in err.value.message
 
 
-def test_it_gives_up_when_the_server_refuses_the_recipient_with_550():
-    with smtp_server(RefusesRecipients()) as server:
-        with pytest.raises(TransportError) as err:
-            EmailTransport(f"smtp://127.0.0.1:{server.port}", FROM).send("nobody@example.com", make_message())
-    assert err.value.permanent is True
-    assert "refused recipient nobody@example.com: 550 5.1.1 No such user here" in err.value.message
-
-
-def test_it_retries_when_the_server_says_451():
-    with smtp_server(TryLater()) as server:
+@pytest.mark.parametrize("handler, permanent, said", [
+    (RefusesRecipients, True, "refused recipient bsmith@example.com: 550 5.1.1 No such user here"),
+    (TryLater, False, "451 4.3.0 Mailbox busy"),
+], ids=["550-gives-up", "451-retries"])
+def test_the_servers_refusal_decides_give_up_or_retry(handler, permanent, said):
+    with smtp_server(handler()) as server:
         with pytest.raises(TransportError) as err:
             EmailTransport(f"smtp://127.0.0.1:{server.port}", FROM).send("bsmith@example.com", make_message())
-    assert err.value.permanent is False
-    assert "451 4.3.0 Mailbox busy" in err.value.message
+    assert err.value.permanent is permanent
+    assert said in err.value.message
 
 
 def test_it_retries_when_the_server_is_down():

@@ -5,10 +5,13 @@ import json
 
 import pytest
 
-from alerting.messages import build_message
-from alerting.transports import TransportError, transport_for
-from alerting.transports.webhook_device import PostOutcome, WebhookTransport
+from alerting.notifications.messages import build_message
+from alerting.notifications.transports import TransportError, transport_for
+from alerting.notifications.transports.webhook_device import WebhookTransport
+from config import parse_cidrs
 from tests.support import Receiver, free_port
+
+LOOPBACK = parse_cidrs("KLAXON_WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8")
 
 
 def make_message():
@@ -21,7 +24,7 @@ def make_message():
 
 def test_it_posts_the_message_as_json():
     with Receiver() as receiver:
-        note = WebhookTransport().send(receiver.url + "/page?team=db", make_message())
+        note = WebhookTransport(LOOPBACK).send(receiver.url + "/page?team=db", make_message())
         request = receiver.wait_for(1)[0]
     assert note == "HTTP 200"
     assert request["method"] == "POST" and request["path"] == "/page?team=db"
@@ -40,7 +43,7 @@ def test_it_posts_the_message_as_json():
 def test_it_gives_up_on_a_client_error(status):
     with Receiver([(status, {}, b"no")]) as receiver:
         with pytest.raises(TransportError) as err:
-            WebhookTransport().send(receiver.url + "/hook", make_message())
+            WebhookTransport(LOOPBACK).send(receiver.url + "/hook", make_message())
     assert err.value.permanent is True
     assert err.value.message.startswith(f"webhook: HTTP {status}")
 
@@ -49,7 +52,7 @@ def test_it_gives_up_on_a_client_error(status):
 def test_it_retries_on_a_server_error_or_throttling(status):
     with Receiver([(status, {}, b"busy")]) as receiver:
         with pytest.raises(TransportError) as err:
-            WebhookTransport().send(receiver.url + "/hook", make_message())
+            WebhookTransport(LOOPBACK).send(receiver.url + "/hook", make_message())
     assert err.value.permanent is False
     assert err.value.message.startswith(f"webhook: HTTP {status}")
 
@@ -57,16 +60,16 @@ def test_it_retries_on_a_server_error_or_throttling(status):
 def test_it_does_not_follow_redirects():
     with Receiver([(302, {"Location": "/elsewhere"}, b"")]) as receiver:
         with pytest.raises(TransportError) as err:
-            WebhookTransport().send(receiver.url + "/hook", make_message())
+            WebhookTransport(LOOPBACK).send(receiver.url + "/hook", make_message())
         assert len(receiver.requests) == 1
-    assert "redirects are not followed" in err.value.message
+    assert err.value.message.count("redirects are not followed") == 1
     assert err.value.permanent is False
 
 
 def test_it_retries_when_nothing_listens():
     port = free_port()
     with pytest.raises(TransportError) as err:
-        WebhookTransport().send(f"http://127.0.0.1:{port}/hook/secret-token", make_message())
+        WebhookTransport(LOOPBACK).send(f"http://127.0.0.1:{port}/hook/secret-token", make_message())
     assert err.value.permanent is False
     assert err.value.message == f"webhook: connection refused (127.0.0.1:{port})"
     assert "secret-token" not in err.value.message
@@ -75,21 +78,23 @@ def test_it_retries_when_nothing_listens():
 def test_it_retries_when_the_receiver_is_too_slow():
     with Receiver(delay=1.5) as receiver:
         with pytest.raises(TransportError) as err:
-            WebhookTransport(timeout=0.3).send(receiver.url + "/hook", make_message())
+            WebhookTransport(LOOPBACK, timeout=0.3).send(receiver.url + "/hook", make_message())
     assert err.value.permanent is False
     assert "timed out after 0.3s" in err.value.message
 
 
-def test_it_uses_an_injected_http_client():
-    calls = []
-
-    def guarded_post(url, body, headers):
-        calls.append((url, json.loads(body), headers))
-        return PostOutcome(ok=False, error_class="blocked", error="address 10.0.0.1 is not allowed")
-
-    transport = transport_for("webhook", {}, post=guarded_post)
-    with pytest.raises(TransportError) as err:
-        transport.send("https://intranet.example/hook", make_message())
+def test_it_gives_up_on_an_address_the_guard_refuses_without_connecting():
+    with Receiver() as receiver:
+        transport = transport_for("webhook", {"webhook_allow_cidrs": ()})
+        with pytest.raises(TransportError) as err:
+            transport.send(receiver.url + "/hook/secret-token", make_message())
+        assert receiver.requests == []
     assert err.value.permanent is True
-    assert err.value.message == "webhook: address 10.0.0.1 is not allowed"
-    assert calls[0][0] == "https://intranet.example/hook" and calls[0][1]["alertId"].startswith("7d3a1c2e")
+    assert "127.0.0.1 is a loopback address" in err.value.message and err.value.message.startswith("webhook: ")
+    assert "secret-token" not in err.value.message
+
+
+def test_the_settings_allow_list_reaches_the_transport():
+    with Receiver() as receiver:
+        note = transport_for("webhook", {"webhook_allow_cidrs": LOOPBACK}).send(receiver.url + "/hook", make_message())
+    assert note == "HTTP 200"

@@ -6,14 +6,13 @@ import pytest
 
 from extensions import db
 from models import UpdateEndpoint, iso, utcnow
-from tests.support import Receiver
-from tests.test_webhooks_outbox import drive, header, make_config, messages, trigger
+from tests.support import Receiver, drive, header, trigger, updates_config, webhook_messages
 
 
 @pytest.fixture
 def two_alerts(api, client, run_jobs, receiver, admin):
     """One configuration posting status and response updates; two alerts, the second answered."""
-    config = make_config(api, receiver, types=("status", "response"))
+    config = updates_config(api, receiver, types=("status", "response"))
     first = trigger(client, config)
     second = trigger(client, config, {"subject": "CPU hot"})
     api.post(f"/api/v1/alerts/{second['alertId']}/responses", json={"recipient": "admin", "response": "Acknowledge"})
@@ -86,21 +85,21 @@ def test_redeliver_refuses_while_klaxon_has_the_url_disabled(api, admin, two_ale
 @pytest.mark.parametrize("settings_env", [{"KLAXON_WEBHOOK_RETRY_SCHEDULE": "0"}])
 def test_recover_redelivers_every_dead_message_since_a_time(api, client, run_jobs):
     with Receiver(script=[(500, {}, b"down")] * 3 + [(200, {}, b"ok")]) as receiver:
-        config = make_config(api, receiver)
+        config = updates_config(api, receiver)
         for n in range(3):
             trigger(client, config, {"subject": f"Disk full on db-{n}"})
         run_jobs()
-        assert [m.status for m in messages()] == ["dead"] * 3
-        old = messages()[0]
+        assert [m.status for m in webhook_messages()] == ["dead"] * 3
+        old = webhook_messages()[0]
         old.created_at = utcnow() - timedelta(days=2)
         db.session.commit()
         since = iso(utcnow() - timedelta(days=1))
         response = api.post("/api/v1/webhook-messages/recover",
                             json={"configuration": config["uuid"], "updateType": "status", "since": since})
         assert response.status_code == 202 and response.get_json() == {"requeued": 2}
-        drive(run_jobs, lambda: [m.status for m in messages()] == ["dead", "delivered", "delivered"])
+        drive(run_jobs, lambda: [m.status for m in webhook_messages()] == ["dead", "delivered", "delivered"])
         assert len(receiver.requests) == 5
-    recovered = messages()[1]
+    recovered = webhook_messages()[1]
     assert len(recovered.attempts_log) == 2 and [a.status_code for a in recovered.attempts_log] == [500, 200]
 
 

@@ -9,10 +9,12 @@ import pytest
 
 from extensions import db
 from models import WebhookMessage
-from tests.support import ROOT, Receiver, wait_until
-from tests.test_webhooks_outbox import header, make_config, trigger, verified
+from tests.support import KILL_TEST_LEASE_ENV, ROOT, Receiver, header, trigger, updates_config, verified, wait_until
 
-LEASE_SECONDS = 30
+
+@pytest.fixture
+def settings_env():
+    return KILL_TEST_LEASE_ENV
 
 
 def start_worker(settings, *args):
@@ -20,14 +22,13 @@ def start_worker(settings, *args):
     env.update({"KLAXON_DATA_DIR": str(settings.data_dir), "KLAXON_DATABASE_URL": settings.database_url,
                 "KLAXON_REDIS_URL": settings.redis_url, "KLAXON_SECRET_KEY": settings.secret_key,
                 "KLAXON_BASE_URL": settings.base_url, "KLAXON_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8",
-                "KLAXON_SWEEP_INTERVAL": "0.5", "KLAXON_LOG_LEVEL": "WARNING"})
+                "KLAXON_SWEEP_INTERVAL": "0.5", "KLAXON_LOG_LEVEL": "WARNING",
+                "KLAXON_WEBHOOK_LEASE_SECONDS": str(settings.webhook_lease_seconds)})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    log = open(settings.data_dir / f"worker-{len(args)}.log", "ab")
     # its own process group: the worker and the RQ scheduler it forks die together
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "worker", *args], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    log.close()
-    return proc
+    with open(settings.data_dir / f"worker-{len(args)}.log", "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "cli", "worker", *args], env=env, cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def message_state():
@@ -51,8 +52,9 @@ def stop(proc, sig=signal.SIGTERM):
 
 @pytest.mark.slow
 def test_a_message_outlives_a_worker_killed_mid_delivery(api, client, settings):
-    with Receiver(delay=3) as receiver:
-        config = make_config(api, receiver)
+    lease = settings.webhook_lease_seconds  # what the workers below run with
+    with Receiver(delay=[3, 0]) as receiver:  # the worker is killed while the first request waits
+        config = updates_config(api, receiver)
         trigger(client, config)
         db.session.remove()  # hold no transaction: on SQLite it would keep the workers out
         first = start_worker(settings, "--no-sweeper")
@@ -63,7 +65,7 @@ def test_a_message_outlives_a_worker_killed_mid_delivery(api, client, settings):
         assert message_state()[1] == "pending"
         second = start_worker(settings)
         try:
-            wait_until(lambda: message_state()[1] == "delivered", timeout=LEASE_SECONDS + 40, interval=0.5,
+            wait_until(lambda: message_state()[1] == "delivered", timeout=lease + 40, interval=0.1,
                        message="the message to be delivered by the second worker")
         finally:
             stop(second)
@@ -71,4 +73,4 @@ def test_a_message_outlives_a_worker_killed_mid_delivery(api, client, settings):
     assert len(requests) == 2
     assert header(requests[0], "webhook-id") == header(requests[1], "webhook-id") == message_state()[0]
     assert verified(requests[1], config["signingSecret"])["status"] == "active"
-    assert requests[1]["at"] - requests[0]["at"] >= LEASE_SECONDS - 1
+    assert requests[1]["at"] - requests[0]["at"] >= lease - 1

@@ -7,8 +7,7 @@ import pytest
 
 from app import VERSION
 from models import utcnow
-from tests.support import Receiver
-from tests.test_webhooks_outbox import drive, header, make_config, messages, trigger, verified
+from tests.support import Receiver, drive, header, trigger, updates_config, verified, webhook_messages
 
 DATE = re.compile(r"^\d{2}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$")
 PROPERTIES = {"Summary": "Disk full on db-1", "Host": "db-1", "Region": "eu-west"}
@@ -45,7 +44,7 @@ def run_scenario(api, client, run_jobs, updates, device, **config_extra):
     """Alert (bsmith's webhook device delivered), then bsmith answers Resolve: five updates in all."""
     user = api.post("/api/v1/users", json={"username": "bsmith", "devices": [
         {"name": "Ops hook", "kind": "webhook", "target": f"{device.url}/bob"}]}).get_json()
-    config = make_config(api, updates, types=("status", "delivery", "response"),
+    config = updates_config(api, updates, types=("status", "delivery", "response"),
                          recipients=[{"id": "bsmith", "recipientType": "PERSON"}], **config_extra)
     created = trigger(client, config, {"properties": PROPERTIES, "message": "Free space fell below 5%"})
     drive(run_jobs, lambda: len(updates.requests) >= 2 and device.requests)
@@ -53,7 +52,7 @@ def run_scenario(api, client, run_jobs, updates, device, **config_extra):
                         json={"recipient": "bsmith", "response": "Resolve", "comment": "fixed"})
     assert response.status_code == 201, response.get_json()
     drive(run_jobs, lambda: len(updates.requests) >= 4)
-    assert [m.status for m in messages()] == ["delivered"] * 4
+    assert [m.status for m in webhook_messages()] == ["delivered"] * 4
     return config, created, user["devices"][0]["deviceId"]
 
 
@@ -64,7 +63,9 @@ def test_each_update_type_arrives_signed_in_xmatters_form(api, client, run_jobs,
 
     (active, _), (ended, ended_headers) = received(updates, "/status", secret)
     assert set(active) == {"eventIdentifier", "status", "username", "date", "eventProperties"}
-    assert (active["eventIdentifier"], active["status"], active["username"]) == (number, "active", None)
+    # SPEC §4: never null for a change made by something; the integration URL created it
+    assert (active["eventIdentifier"], active["status"], active["username"]) == \
+        (number, "active", "integration:Monitoring")
     assert active["eventProperties"] == event_properties
     check_date(active["date"])
     assert (ended["status"], ended["username"]) == ("terminated_external", "bsmith")
@@ -78,10 +79,11 @@ def test_each_update_type_arrives_signed_in_xmatters_form(api, client, run_jobs,
     check_date(delivered["date"])
     assert headers["x-klaxon-update-type"] == "delivery"
     assert headers["content-type"] == "application/json" and headers["user-agent"] == f"Klaxon/{VERSION}"
-    assert headers["webhook-id"] == messages(update_type="delivery")[0].msg_id
+    assert headers["webhook-id"] == webhook_messages(update_type="delivery")[0].msg_id
 
     ((answer, headers),) = received(updates, "/response", secret)
-    assert answer == {"eventIdentifier": number, "recipient": "bsmith", "device": None, "response": "Resolve",
+    # a response through the REST API came through no device: it names the API (docs/design.md)
+    assert answer == {"eventIdentifier": number, "recipient": "bsmith", "device": "REST API", "response": "Resolve",
                       "annotation": "fixed", "date": answer["date"], "eventProperties": event_properties}
     check_date(answer["date"])
     assert headers["x-klaxon-update-type"] == "response"
@@ -90,7 +92,7 @@ def test_each_update_type_arrives_signed_in_xmatters_form(api, client, run_jobs,
 def test_the_body_sent_is_the_body_stored(api, client, run_jobs, updates, device):
     run_scenario(api, client, run_jobs, updates, device)
     sent = {header(r, "webhook-id"): r["body"].decode() for r in updates.requests}
-    assert sent == {m.msg_id: m.body for m in messages()}
+    assert sent == {m.msg_id: m.body for m in webhook_messages()}
 
 
 def test_subject_and_message_are_added_when_the_configuration_asks(api, client, run_jobs, updates, device):
@@ -106,7 +108,7 @@ def test_a_failed_notification_sends_a_failed_delivery_update(api, client, run_j
     with Receiver(script=[(500, {}, b"down")]) as broken:
         api.post("/api/v1/users", json={"username": "bsmith", "devices": [
             {"name": "Ops hook", "kind": "webhook", "target": f"{broken.url}/bob"}]})
-        config = make_config(api, updates, types=("delivery",),
+        config = updates_config(api, updates, types=("delivery",),
                              recipients=[{"id": "bsmith", "recipientType": "PERSON"}])
         trigger(client, config, {"properties": PROPERTIES})
         drive(run_jobs, lambda: updates.requests)

@@ -8,8 +8,7 @@ import pytest
 
 from extensions import db
 from models import TimelineEntry, UpdateEndpoint, utcnow
-from tests.support import Receiver
-from tests.test_webhooks_outbox import drive, header, make_config, messages, trigger, verified
+from tests.support import Receiver, drive, header, trigger, updates_config, verified, webhook_messages
 
 
 def timeline(alert_id):
@@ -18,15 +17,15 @@ def timeline(alert_id):
 
 def test_a_failed_message_is_retried_with_the_same_id_and_a_fresh_signature(api, client, run_jobs):
     with Receiver(script=[(500, {}, b"busy"), (200, {}, b"ok")]) as receiver:
-        config = make_config(api, receiver)
+        config = updates_config(api, receiver)
         created = trigger(client, config)
-        drive(run_jobs, lambda: messages()[0].status == "delivered")
+        drive(run_jobs, lambda: webhook_messages()[0].status == "delivered")
     first, second = receiver.requests
-    assert header(first, "webhook-id") == header(second, "webhook-id") == messages()[0].msg_id
+    assert header(first, "webhook-id") == header(second, "webhook-id") == webhook_messages()[0].msg_id
     assert header(first, "webhook-timestamp") != header(second, "webhook-timestamp")
     assert header(first, "webhook-signature") != header(second, "webhook-signature")
     assert verified(first, config["signingSecret"]) == verified(second, config["signingSecret"])
-    (message,) = messages()
+    (message,) = webhook_messages()
     assert message.attempts == 2 and [a.status_code for a in message.attempts_log] == [500, 200]
     assert message.attempts_log[0].response_body == "busy"
     assert timeline(created["eventIdentifier"])[-1] == "WEBHOOK_DELIVERED"
@@ -38,34 +37,34 @@ def test_a_failed_message_is_retried_with_the_same_id_and_a_fresh_signature(api,
 def test_it_does_not_follow_redirects(api, client, run_jobs):
     with Receiver() as elsewhere, \
             Receiver(script=[(301, {"Location": f"{elsewhere.url}/moved"}, b"")]) as receiver:
-        trigger(client, make_config(api, receiver))
-        drive(run_jobs, lambda: messages()[0].status == "dead")
+        trigger(client, updates_config(api, receiver))
+        drive(run_jobs, lambda: webhook_messages()[0].status == "dead")
         assert len(receiver.requests) == 2 and elsewhere.requests == []
-    assert [a.status_code for a in messages()[0].attempts_log] == [301, 301]
+    assert [a.status_code for a in webhook_messages()[0].attempts_log] == [301, 301]
 
 
 def test_a_410_disables_the_update_url_until_it_is_enabled_again(api, client, run_jobs):
     with Receiver(script=[(410, {}, b"gone"), (200, {}, b"ok")]) as receiver:
-        config = make_config(api, receiver)
+        config = updates_config(api, receiver)
         created = trigger(client, config)
-        drive(run_jobs, lambda: messages()[0].status == "dead")
+        drive(run_jobs, lambda: webhook_messages()[0].status == "dead")
         shown = api.get(f"/api/v1/configurations/{config['uuid']}").get_json()["updates"]["status"]
         assert shown["disabledAt"] and shown["disabledReason"] == "410 Gone" and shown["enabled"]
         assert timeline(created["eventIdentifier"])[-1] == "WEBHOOK_FAILED"
         api.post(f"/api/v1/alerts/{created['alertId']}/status", json={"status": "SUSPENDED"})
         run_jobs()
-        assert [m.status for m in messages()] == ["dead", "skipped"] and len(receiver.requests) == 1
+        assert [m.status for m in webhook_messages()] == ["dead", "skipped"] and len(receiver.requests) == 1
         api.patch(f"/api/v1/configurations/{config['uuid']}",
                   json={"updates": {"status": {"enabled": True, "url": f"{receiver.url}/status"}}})
-        drive(run_jobs, lambda: messages()[1].status == "delivered")
+        drive(run_jobs, lambda: webhook_messages()[1].status == "delivered")
         assert verified(receiver.requests[1], config["signingSecret"])["status"] == "suspended"
-    assert messages()[0].status == "dead"
+    assert webhook_messages()[0].status == "dead"
 
 
 def test_it_waits_as_long_as_retry_after_says(api, client, run_jobs):
     with Receiver(script=[(429, {"Retry-After": "2"}, b"slow down"), (200, {}, b"ok")]) as receiver:
-        trigger(client, make_config(api, receiver))
-        drive(run_jobs, lambda: messages()[0].status == "delivered")
+        trigger(client, updates_config(api, receiver))
+        drive(run_jobs, lambda: webhook_messages()[0].status == "delivered")
     first, second = receiver.requests
     assert second["at"] - first["at"] >= 2.0
     assert header(first, "webhook-id") == header(second, "webhook-id")
@@ -74,11 +73,11 @@ def test_it_waits_as_long_as_retry_after_says(api, client, run_jobs):
 @pytest.mark.parametrize("settings_env", [{"KLAXON_WEBHOOK_RETRY_SCHEDULE": "0,1,1"}])
 def test_a_message_is_dead_after_the_last_attempt(api, client, run_jobs):
     with Receiver(script=[(500, {}, b"down")]) as receiver:
-        created = trigger(client, make_config(api, receiver))
-        drive(run_jobs, lambda: messages()[0].status == "dead")
+        created = trigger(client, updates_config(api, receiver))
+        drive(run_jobs, lambda: webhook_messages()[0].status == "dead")
         run_jobs()
         assert len(receiver.requests) == 3
-    (message,) = messages()
+    (message,) = webhook_messages()
     assert message.attempts == 3 and message.last_status_code == 500
     assert timeline(created["eventIdentifier"])[-1] == "WEBHOOK_FAILED"
     assert message.endpoint.failing_since is not None and message.endpoint.disabled_at is None
@@ -86,12 +85,12 @@ def test_a_message_is_dead_after_the_last_attempt(api, client, run_jobs):
 
 def test_it_records_connection_errors_by_class(api, client, run_jobs):
     with Receiver() as receiver:
-        config = make_config(api, receiver)
+        config = updates_config(api, receiver)
     trigger(client, config)  # the receiver is closed now: nothing listens on its port
     run_jobs(rounds=1)
-    (attempt,) = messages()[0].attempts_log
+    (attempt,) = webhook_messages()[0].attempts_log
     assert attempt.status_code is None and attempt.error_class == "connection_refused"
-    assert messages()[0].status == "pending"
+    assert webhook_messages()[0].status == "pending"
 
 
 def test_an_endpoint_failing_for_days_is_disabled_and_the_admins_are_emailed(api, client, run_jobs, app,
@@ -101,7 +100,7 @@ def test_an_endpoint_failing_for_days_is_disabled_and_the_admins_are_emailed(api
         api.post("/api/v1/users", json={"username": username, "role": role, "devices": [
             {"name": "Work Email", "kind": "email", "target": f"{username}@example.com"}]})
     with Receiver(script=[(500, {}, b"down")]) as receiver:
-        config = make_config(api, receiver)
+        config = updates_config(api, receiver)
         endpoint = db.session.query(UpdateEndpoint).filter_by(update_type="status").one()
         endpoint.failing_since = utcnow() - timedelta(days=6)
         db.session.commit()
@@ -113,4 +112,4 @@ def test_an_endpoint_failing_for_days_is_disabled_and_the_admins_are_emailed(api
     assert "Update webhook disabled: Monitoring (status)" in mail["email"]["Subject"]
     shown = api.get(f"/api/v1/configurations/{config['uuid']}").get_json()["updates"]["status"]
     assert shown["disabledAt"] and shown["disabledReason"].startswith("failing since")
-    assert [m.status for m in messages()] == ["skipped"]
+    assert [m.status for m in webhook_messages()] == ["skipped"]

@@ -57,11 +57,26 @@ class Pages:
 
 @pytest.fixture
 def server(live_klaxon):
-    """A live `klaxon serve` with an admin made by `klaxon create-admin`."""
-    started = live_klaxon()
-    made = started.cli("create-admin", "--username", ADMIN[0], "--password", ADMIN[1], "--name", "Ada Admin")
-    assert made.returncode == 0, made.stderr
+    """A live `klaxon serve` (one RQ worker: no browser test needs two) with an admin, written into its
+    database as `klaxon create-admin` makes one (the command has its own tests, in tests/test_serve.py)."""
+    started = live_klaxon(workers=1)
+    started.create_admin(ADMIN[0], ADMIN[1], "Ada Admin")
     return started
+
+
+@pytest.fixture(scope="module")
+def module_server(request, tmp_path_factory, live_database, template_database):
+    """What ``server`` gives, one for a whole module (tests/reliability/shared_serve.py): a module whose
+    tests' rows cannot collide overrides ``server`` with this (``def server(module_server)``)."""
+    from tests.reliability.shared_serve import shared_serve
+
+    serves = shared_serve(request, tmp_path_factory, live_database, template_database)
+    try:
+        started = next(serves)(workers=1).server
+        started.create_admin(ADMIN[0], ADMIN[1], "Ada Admin")
+        yield started
+    finally:
+        serves.close()  # stops the server
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 """The admin's whole job in a real browser against a real `klaxon serve`: sign in, add a person with a
-webhook device, set up a Webhook integration, tick Delivery updates, send a test alert, and see the
-notification on the alert's timeline and the update webhook arrive at the receiver."""
+webhook device, set up a Webhook integration, tick Delivery updates, build a two-branch flow with the
+step forms (no JSON), send a test alert, and see the notification on the alert's timeline, the update
+webhook arrive at the receiver and the flow's HIGH branch call it too."""
 import json
 import re
 
 import pytest
 
+from tests.browser.test_flow_editor import build_two_branches
 from tests.support import Receiver
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,6 +56,8 @@ def fill_and_save_the_configuration(page, pages):
     assert "/api/integration/1/functions/" in url and "apiKey=" in url
     assert json.loads(page.text_content("#sample-payload"))["priority"] == "HIGH"
     assert page.text_content("#curl-command").startswith("curl -X POST")
+    assert "every send makes a new alert" in page.text_content("#sample-note")
+    assert page.evaluate("(el => el.scrollHeight <= el.clientHeight + 1)(document.querySelector('#integration-url'))")
     pages.shot(page, "configuration")
     return page.url
 
@@ -63,11 +67,24 @@ def tick_delivery_updates(page, pages, hook_url):
     page.check("#delivery_enabled")
     page.fill("#delivery_url", hook_url)
     page.click("#save-updates")
-    page.locator("#updates .saved").wait_for()
+    page.locator("#flashes .flash-success:has-text('Saved the update webhooks')").wait_for()
     assert page.is_checked("#delivery_enabled") and page.input_value("#delivery_url") == hook_url
+    page.fill("#status_url", hook_url.rsplit("/", 1)[0] + "/status-test")  # not saved: only tried
+    page.click("#test-status")
+    page.locator("#test-result-status:has-text('HTTP 200')").wait_for()
     page.click("[data-reveal=signing-secret]")
     assert page.input_value("#signing-secret").startswith("whsec_")
     pages.shot(page, "updates")
+
+
+def build_a_two_branch_flow(page, pages, configuration_url, hook_url):
+    page.goto(configuration_url)
+    page.click(".tabs a:has-text('Flows')")
+    page.click("#new-flow")
+    page.wait_for_url("**/flows/new")
+    build_two_branches(page, pages, hook_url)
+    assert page.locator('#diagram g[data-step="page_ops"]').count() == 1
+    pages.shot(page, "flow")
 
 
 def send_a_test_alert_and_open_it(page, configuration_url):
@@ -86,13 +103,17 @@ def test_an_admin_sets_up_an_integration_and_hears_back(pages, sign_in):
         pick_the_webhook_template(page, pages)
         configuration_url = fill_and_save_the_configuration(page, pages)
         tick_delivery_updates(page, pages, updates.url + "/delivery")
+        build_a_two_branch_flow(page, pages, configuration_url, updates.url + "/flow")
         send_a_test_alert_and_open_it(page, configuration_url)
         # the activity panel polls every 3 s: the delivery shows up without a reload
         page.locator('#timeline [data-type="NOTIFICATION_DELIVERED"]').wait_for(timeout=45_000)
         assert "Ops hook" in page.text_content('#timeline [data-type="NOTIFICATION_DELIVERED"]')
         assert device.wait_for(1, path="/page", timeout=30)
+        assert json.loads(updates.wait_for(1, path="/status-test")[0]["body"])["test"] is True
         update = json.loads(updates.wait_for(1, path="/delivery", timeout=45)[0]["body"])
         assert (update["recipient"], update["device"], update["deliveryStatus"]) == ("bsmith", "Ops hook", "Delivered")
+        [called] = updates.wait_for(1, path="/flow", timeout=45)  # the flow's HIGH branch ran on the test alert
+        assert called["headers"].get("X-Team") == "ops" and json.loads(called["body"])["subject"]
         page.locator("#activity .messages summary .badge-delivered").wait_for(timeout=45_000)
         pages.shot(page, "alert")
         page.goto("/alerts")

@@ -24,6 +24,8 @@ def write_the_flow(page, pages, flows_url, ticket_url):
     page.wait_for_url("**/flows/new")
     page.fill("#name", "Open a ticket")
     page.select_option("#triggerType", "alert.created")
+    page.click('#flow-form button[value="view:json"]')  # the Advanced tab: steps as JSON
+    page.locator("#steps").wait_for()
     page.fill("#steps", json.dumps(two_steps(ticket_url), indent=2))
     page.click("#save-flow")
     page.wait_for_url(re.compile(r"/flows/\d+$"))

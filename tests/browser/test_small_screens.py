@@ -5,9 +5,21 @@ import requests
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+@pytest.fixture
+def server(module_server):
+    """One server for the module: its people and configuration are made once (``configuration``), and
+    each test raises an alert of its own (the responder suspends hers)."""
+    return module_server
+
+
+@pytest.fixture(scope="module")
+def configuration(module_server):
+    return seed(module_server)
+
+
 def seed(server):
-    """A configuration with a recipient and an alert, made through the REST API and the integration URL."""
-    token = server.cli("create-token", "--name", "browser-tests").stdout.strip()
+    """A configuration with a recipient, made through the REST API."""
+    token = server.create_token("browser-tests")
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {token}"
     assert api.post(server.url + "/api/v1/users", json={"username": "rita", "name": "Rita Responder",
@@ -19,19 +31,24 @@ def seed(server):
         "recipients": [{"id": "rita", "recipientType": "PERSON"}],
         "responseOptions": [{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER"},
                             {"text": "Resolve", "action": "END", "description": "Close the alert"}]}).json()
+    return cfg
+
+
+def raise_alert(cfg):
+    """An alert through the configuration's integration URL: its event identifier."""
     sent = requests.post(cfg["integrationUrl"], json={
         "subject": "Disk full on db-1.production.example.com", "message": "Free space fell below 5%",
         "properties": {"Host": "db-1.production.example.com", "Mount": "/var/lib/postgresql"}})
     assert sent.status_code == 202, sent.text
-    return cfg, sent.json()["eventIdentifier"]
+    return sent.json()["eventIdentifier"]
 
 
 def fits(page):
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_pages_fit_a_phone(pages, server, sign_in):
-    cfg, event_id = seed(server)
+def test_pages_fit_a_phone(pages, server, configuration, sign_in):
+    cfg, event_id = configuration, raise_alert(configuration)
     page = pages.open(width=390, height=844)
     sign_in(page)
     for name, path in (("mobile-alerts", "/alerts"), ("mobile-alert", f"/alerts/{event_id}"),
@@ -44,8 +61,8 @@ def test_pages_fit_a_phone(pages, server, sign_in):
         assert fits(page), f"{path} scrolls sideways at 390 px"
 
 
-def test_a_responder_sees_alerts_but_not_the_admin_pages(pages, server, sign_in):
-    cfg, event_id = seed(server)
+def test_a_responder_sees_alerts_but_not_the_admin_pages(pages, server, configuration, sign_in):
+    event_id = raise_alert(configuration)
     page = pages.open()
     sign_in(page, "rita", "responder password")
     assert page.locator(".nav a").all_inner_texts() == ["Alerts"]

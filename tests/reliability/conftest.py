@@ -2,6 +2,7 @@
 a Redis of our own to kill, and ``figures`` recorded to tests/artifacts/reliability.json."""
 from __future__ import annotations
 
+import fcntl
 import json
 import time
 from pathlib import Path
@@ -10,7 +11,8 @@ import pytest
 import requests
 
 from tests.conftest import TEST_DB, TEST_REDIS
-from tests.reliability.faults import OwnRedis
+from tests.reliability.faults import OwnRedis, PostgresScratch
+from tests.support import integration_path, trigger
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 FIGURES = ARTIFACTS / "reliability.json"
@@ -21,9 +23,7 @@ class Site:
 
     def __init__(self, server):
         self.server = server
-        token = server.cli("create-token", "--name", "reliability")
-        assert token.returncode == 0, token.stderr
-        self.token = token.stdout.strip()
+        self.token = server.create_token("reliability")
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {self.token}"
 
@@ -53,7 +53,7 @@ class Site:
         return self.call("POST", "/api/v1/configurations", json=body, expect=201).json()
 
     def trigger_url(self, cfg):
-        return f"{self.url}/api/integration/1/functions/{cfg['uuid']}/triggers?apiKey={cfg['apiKey']}"
+        return self.url + integration_path(cfg)
 
     def every(self, path, **params):
         """Every item of a list endpoint, following ``next``."""
@@ -87,9 +87,10 @@ def own_redis():
 
 @pytest.fixture
 def site(live_klaxon):
-    """Factory: site(env=..., workers=...) -> a Site over a started `klaxon serve`."""
-    def open_site(env=None, workers=2):
-        return Site(live_klaxon(env=env, workers=workers))
+    """Factory: site(env=..., workers=..., **live_klaxon's options) -> a Site over a started `klaxon serve`
+    (one RQ worker unless the test asks for more)."""
+    def open_site(env=None, workers=1, **options):
+        return Site(live_klaxon(env=env, workers=workers, **options))
     return open_site
 
 
@@ -101,12 +102,14 @@ def figures(request):
     yield found
     found["seconds"] = round(time.monotonic() - started, 1)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        saved = json.loads(FIGURES.read_text())
-    except (OSError, ValueError):
-        saved = {}
-    saved[f"{request.node.name} [{found['mode']}]"] = found
-    FIGURES.write_text(json.dumps(saved, indent=1, sort_keys=True))
+    with open(ARTIFACTS / "reliability.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers save their figures one at a time
+        try:
+            saved = json.loads(FIGURES.read_text())
+        except (OSError, ValueError):
+            saved = {}
+        saved[f"{request.node.name} [{found['mode']}]"] = found
+        FIGURES.write_text(json.dumps(saved, indent=1, sort_keys=True))
 
 
 @pytest.fixture
@@ -128,13 +131,15 @@ def seeded(app, api, client, run_jobs, receiver):
         "responseOptions": [{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER"},
                             {"text": "Resolve", "action": "END"}],
         "updates": {"status": {"enabled": True, "url": f"{receiver.url}/status"}}}).get_json()
-    alert = client.post(f"/api/integration/1/functions/{cfg['uuid']}/triggers?apiKey={cfg['apiKey']}",
-                        json={"subject": "Seed alert"}).get_json()
+    alert = trigger(client, cfg, {"subject": "Seed alert"})
     run_jobs()
     (page,) = receiver.wait_for(1, path="/page")
     flow = api.post(f"/api/v1/configurations/{cfg['uuid']}/flows", json={
         "name": "Note", "enabled": True, "trigger": {"type": "alert.created"},
         "steps": [{"name": "note", "type": "update_alert", "action": "comment", "comment": "seen"}]}).get_json()
+    window = api.post("/api/v1/maintenance-windows", json={  # over long ago: it holds nothing
+        "name": "Seed window", "start": "2026-01-01T00:00", "end": "2026-01-01T01:00",
+        "configurations": "all"}).get_json()
     message = db.session.query(WebhookMessage).order_by(WebhookMessage.id).first()
     links = ["/respond/" + r["url"].rsplit("/", 1)[1] for r in json.loads(page["body"])["responses"]]
     return {"config_uuid": cfg["uuid"], "event_id": alert["eventIdentifier"], "alert_id": alert["alertId"],
@@ -142,7 +147,8 @@ def seeded(app, api, client, run_jobs, receiver):
             "device_id": user.get_json()["devices"][0]["deviceId"], "name": "Ops",
             "group_id": db.session.query(Group.id).filter_by(name="Ops").scalar(), "flow_id": flow["id"],
             "token": links[0].rsplit("/", 1)[1], "filename": "klaxon.css", "configuration": cfg,
-            "link_path": links[0], "other_link_path": links[1]}
+            "link_path": links[0], "other_link_path": links[1], "override_id": 1,
+            "window_id": window["id"], "update_type": "status"}
 
 
 @pytest.fixture
@@ -179,3 +185,14 @@ def fingerprint(app):
         return {model.__name__: db.session.query(model).count()
                 for model in (Alert, Configuration, Flow, Group, Response, TimelineEntry, User, WebhookMessage)}
     return count
+
+
+@pytest.fixture
+def scratch_database():
+    """A PostgreSQL database of the test's own, which it may shut to connections (PostgreSQL only:
+    SQLite's unavailability is a held lock, covered by test_database_down.py and test_sqlite_lock_bounded.py)."""
+    if not TEST_DB:
+        pytest.skip("PostgreSQL only: CI pass 2 (SQLite's unavailability is a held lock, tested on its own)")
+    scratch = PostgresScratch(TEST_DB.replace("postgresql+psycopg://", "postgresql://", 1)).create()
+    yield scratch
+    scratch.drop()

@@ -15,7 +15,7 @@ from http.server import ThreadingHTTPServer
 import psutil
 import requests
 
-from tests.support import Receiver, free_port, wait_until
+from tests.support import Receiver, free_port, serving, wait_ended, wait_until
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -56,7 +56,7 @@ def kill_tree(proc: psutil.Process) -> list[int]:
             p.send_signal(signal.SIGKILL)
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(tree, timeout=10)
+    wait_ended(tree)  # a zombie counts as ended: an orphan waits ~2 s here for PID 1 to reap it
     return [p.pid for p in tree]
 
 
@@ -181,7 +181,7 @@ class ReceiverAt(Receiver):
         self.server.server_close()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = serving(self.server)
 
 
 # --- load -------------------------------------------------------------------------------------
@@ -287,3 +287,130 @@ class AuthSmtpServer:
 
     def __exit__(self, *exc):
         self.controller.stop()
+
+
+# --- probes -----------------------------------------------------------------------------------
+
+class HealthProbe:
+    """GET ``path`` every ``every`` seconds from a thread (at most ``limit`` probes) and keep, for
+    each, the status (None: no answer) and the seconds it took, to show a page answered throughout."""
+
+    def __init__(self, url: str, path: str = "/healthz", every: float = 0.5, timeout: float = 2.0,
+                 limit: int = 1000):
+        self.url, self.every, self.timeout, self.limit = url + path, every, timeout, limit
+        self.results: list[tuple[int | None, float]] = []
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="health-probe", daemon=True)
+
+    def _run(self):
+        session = requests.Session()
+        while not self.stop_event.is_set() and len(self.results) < self.limit:
+            started = time.monotonic()
+            try:
+                status: int | None = session.get(self.url, timeout=self.timeout).status_code
+            except requests.RequestException:
+                status, session = None, requests.Session()
+            self.results.append((status, time.monotonic() - started))
+            self.stop_event.wait(max(0.0, self.every - (time.monotonic() - started)))
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join(10)
+
+    def failures(self, within: float = 1.0) -> list[tuple[int | None, float]]:
+        """Probes that did not get a 200 within ``within`` seconds."""
+        return [(s, round(t, 2)) for s, t in self.results if s != 200 or t > within]
+
+    def slowest(self) -> float:
+        return round(max((t for _, t in self.results), default=0.0), 3)
+
+
+class Calls:
+    """Make ``count`` requests (cycling through ``calls``: (method, path, kwargs)) from ``threads``
+    threads, ``pace`` seconds apart per thread, all within ``deadline`` seconds; keep each
+    (path, status or error, JSON body or None, Retry-After, time.monotonic())."""
+
+    def __init__(self, base_url: str, calls, count: int, threads: int = 4, pace: float = 0.1,
+                 deadline: float = 60.0, timeout: float = 30.0, headers=None):
+        self.base_url, self.calls, self.count, self.pace, self.timeout = base_url, list(calls), count, pace, timeout
+        self.headers = dict(headers or {})
+        self.deadline = time.monotonic() + deadline
+        self.results: list[tuple] = []
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="calls")
+
+    def _call(self, seq: int) -> None:
+        method, path, kwargs = self.calls[seq % len(self.calls)]
+        if time.monotonic() > self.deadline:
+            return
+        kwargs = dict(kwargs, headers={**self.headers, **kwargs.get("headers", {})})
+        try:
+            response = requests.request(method, self.base_url + path, timeout=self.timeout, allow_redirects=False,
+                                        **kwargs)
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            result = (path, response.status_code, body, response.headers.get("Retry-After"), time.monotonic())
+        except requests.RequestException as exc:
+            result = (path, type(exc).__name__, None, None, time.monotonic())
+        with self.lock:
+            self.results.append(result)
+        time.sleep(self.pace)
+
+    def start(self):
+        for seq in range(self.count):
+            self.pool.submit(self._call, seq)
+        return self
+
+    def join(self) -> list[tuple]:
+        self.pool.shutdown(wait=True)
+        return list(self.results)
+
+
+class SlowClients:
+    """``count`` connections that send a request line and then one header line every ``every``
+    seconds, never finishing their headers (a slowloris), for at most ``seconds`` seconds."""
+
+    def __init__(self, port: int, count: int = 32, every: float = 2.0, seconds: float = 20.0):
+        self.port, self.count, self.every, self.seconds = port, count, every, seconds
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="slow-clients", daemon=True)
+        self.opened = 0
+        self.lines_sent = 0
+
+    def _run(self):
+        import socket
+
+        conns = []
+        try:
+            for _ in range(self.count):
+                conn = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                conns.append(conn)
+            self.opened = len(conns)
+            deadline = time.monotonic() + self.seconds
+            while not self.stop_event.wait(self.every) and time.monotonic() < deadline:
+                for conn in conns:
+                    try:
+                        conn.sendall(b"X-Slow: 1\r\n")
+                        self.lines_sent += 1
+                    except OSError:
+                        pass
+        finally:
+            for conn in conns:
+                conn.close()
+
+    def __enter__(self):
+        self.thread.start()
+        wait_until(lambda: self.opened == self.count or not self.thread.is_alive(), 10,
+                   message=f"{self.count} slow connections")
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join(10)

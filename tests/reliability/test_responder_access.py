@@ -6,7 +6,11 @@ from models import User
 from tests.conftest import csrf_from, login
 
 RESPONDER_MAY = {"dashboard.index", "dashboard.alerts", "dashboard.alert_rows", "dashboard.alert_detail",
-                 "dashboard.alert_activity", "dashboard.alert_comment", "dashboard.alert_status"}
+                 "dashboard.alert_activity", "dashboard.alert_comment", "dashboard.alert_status",
+                 "dashboard.alert_respond",
+                 # their own on-call: a group's calendar, covering for themselves, their own feed
+                 # (that they may add and delete only their own overrides: tests/test_dashboard_oncall.py)
+                 "dashboard.group_page", "dashboard.delete_override", "dashboard.regenerate_user_feed"}
 
 
 def test_a_responder_cannot_reach_admin_pages_or_forms(app, routes, seeded, fingerprint, app_errors, figures):

@@ -9,13 +9,13 @@ import pytest
 import requests
 
 from tests.reliability.faults import AuthSmtpServer
-from tests.support import Receiver, wait_until
+from tests.support import Receiver, integration_path, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
 
 
 def integration(klaxon, cfg):
-    return f"{klaxon.url}/api/integration/1/functions/{cfg['uuid']}/triggers"
+    return klaxon.url + integration_path(cfg, key=False)
 
 
 def post_every_way(klaxon, cfg, wrong_key):
@@ -32,7 +32,7 @@ def test_no_key_or_secret_appears_in_the_serve_log(site, figures):
     smtp_password, device_token, wrong_key, wrong_bearer = (secrets.token_urlsafe(18) for _ in range(4))
     with AuthSmtpServer("klaxon", smtp_password) as smtp, Receiver() as receiver:
         klaxon = site(env={"KLAXON_LOG_LEVEL": "DEBUG",
-                           "KLAXON_SMTP_URL": f"smtp://klaxon:{smtp_password}@127.0.0.1:{smtp.port}"})
+                           "KLAXON_SMTP_URL": f"smtp://klaxon:{smtp_password}@127.0.0.1:{smtp.port}"}, workers=1)
         klaxon.user("bsmith", [("email", "Work Email", "bsmith@example.com"),
                                ("webhook", "Hook", f"http://127.0.0.1:9/hook?token={device_token}")])
         cfg = klaxon.configuration(updates={"status": f"{receiver.url}/status"}, recipients=["bsmith"])

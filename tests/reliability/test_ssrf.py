@@ -4,12 +4,12 @@ URL, a device or a flow request URL is saved, and again when Klaxon connects: a 
 while the setting allowed it reaches nothing once the allowance is withdrawn."""
 import dataclasses
 import ipaddress
-import json
 
 import pytest
 
 from extensions import db
 from models import FlowRun, Notification, WebhookAttempt, WebhookMessage
+from tests.support import make_config, send_alert
 
 LITERALS = ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/hook", "http://[::1]:8080/hook",
             "http://localhost:8080/hook", "http://127.0.0.1:8080/hook", "http://0.0.0.0:8080/hook",
@@ -42,14 +42,10 @@ def user(api, kind, target):
 
 def trigger(api, client, withdraw=None, **extra):
     """A configuration (saved before ``withdraw()`` takes the allowance back) and one alert of it."""
-    cfg = api.post("/api/v1/configurations", json={"template": "webhook", "name": "Later", **extra})
-    assert cfg.status_code == 201, cfg.get_json()
-    cfg = cfg.get_json()
+    cfg = make_config(api, name="Later", **extra)
     if withdraw:
         withdraw()
-    response = client.post(f"/api/integration/1/functions/{cfg['uuid']}/triggers?apiKey={cfg['apiKey']}",
-                           data=json.dumps({"subject": "after the allowance went"}), content_type="application/json")
-    assert response.status_code == 202
+    assert send_alert(client, cfg, {"subject": "after the allowance went"}).status_code == 202
     return cfg
 
 
@@ -60,7 +56,7 @@ def test_an_update_url_refuses_a_non_public_address(api, url):
     assert response.status_code == 400 and "url" in response.get_json()["field"], response.get_json()
 
 
-@pytest.mark.parametrize("url", LITERALS)
+@pytest.mark.parametrize("url", LITERALS + NAMES)
 def test_a_flow_request_url_refuses_a_non_public_address(api, url):
     cfg = api.post("/api/v1/configurations", json={"template": "webhook", "name": "Flows"}).get_json()
     flow = api.post(f"/api/v1/configurations/{cfg['uuid']}/flows", json={
@@ -99,14 +95,17 @@ def test_a_device_saved_while_allowed_reaches_nothing_once_it_is_not(
     assert db.session.query(Notification).one().status != "Delivered"
 
 
-def test_a_flow_request_to_a_name_of_a_private_address_is_refused_when_it_runs(api, client, receiver, run_jobs):
+def test_a_flow_request_to_a_name_of_a_private_address_is_refused_when_it_runs(
+        api, client, receiver, run_jobs, allow_loopback_while_saving):
     cfg = api.post("/api/v1/configurations", json={"template": "webhook", "name": "Flows"}).get_json()
     target = f"http://2130706433:{receiver.server.server_address[1]}/flow"
+    withdraw = allow_loopback_while_saving()  # names are resolved and checked on save too
     flow = api.post(f"/api/v1/configurations/{cfg['uuid']}/flows", json={
         "name": "Call", "enabled": True, "trigger": {"type": "alert.created"},
         "steps": [{"name": "call", "type": "http_request", "method": "POST", "url": target}]})
     assert flow.status_code == 201, flow.get_json()
-    client.post(f"/api/integration/1/functions/{cfg['uuid']}/triggers?apiKey={cfg['apiKey']}", json={"subject": "x"})
+    withdraw()
+    send_alert(client, cfg, {"subject": "x"})
     run_jobs()
     assert receiver.requests == [], "a flow step reached a loopback address"
     (run,) = db.session.query(FlowRun).all()

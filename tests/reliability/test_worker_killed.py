@@ -1,8 +1,8 @@
 """A worker SIGKILLed in the middle of posting an update webhook: every message is delivered at
 least once, and a message sent twice carries the same webhook-id both times.
 
-The killed worker's message keeps its 30 s lease; once that runs out the sweeper queues it
-again and the worker the supervisor started in its place posts it.
+The killed worker's message keeps its lease (KLAXON_WEBHOOK_LEASE_SECONDS, short here); once that
+runs out the sweeper queues it again and the worker the supervisor started in its place posts it.
 """
 import json
 import time
@@ -11,12 +11,12 @@ from collections import defaultdict
 import pytest
 import requests
 
+from config import load_settings
 from tests.reliability.faults import kill_tree, wait_for_new, workers
-from tests.support import Receiver, wait_until
+from tests.support import KILL_TEST_LEASE_ENV, Receiver, wait_until
 
 pytestmark = pytest.mark.slow
 ALERTS = 4
-LEASE_SECONDS = 30
 
 
 def post_alerts(klaxon, cfg, count):
@@ -35,8 +35,9 @@ def by_alert(receiver):
 
 
 def test_a_worker_killed_mid_delivery_loses_no_message_and_resends_with_the_same_id(site, figures):
-    with Receiver(delay=3) as receiver:
-        klaxon = site(workers=1)
+    with Receiver(delay=[3, 0]) as receiver:  # the worker is killed while the first request waits
+        klaxon = site(env=KILL_TEST_LEASE_ENV, workers=1)
+        lease = load_settings(env=klaxon.server.env).webhook_lease_seconds
         cfg = klaxon.configuration(updates={"status": f"{receiver.url}/status"})
         post_alerts(klaxon, cfg, ALERTS)
         (in_flight,) = receiver.wait_for(1, timeout=30)  # one worker: this is the request it is waiting on
@@ -48,7 +49,7 @@ def test_a_worker_killed_mid_delivery_loses_no_message_and_resends_with_the_same
         def settled():
             messages = klaxon.messages(configuration=cfg["uuid"])
             return len(messages) == ALERTS and all(m["status"] == "delivered" for m in messages) and messages
-        messages = wait_until(settled, LEASE_SECONDS + 90, interval=1, message="every message delivered")
+        messages = wait_until(settled, lease + 90, interval=0.25, message="every message delivered")
         recovered = time.monotonic() - killed_at
 
     sent = by_alert(receiver)

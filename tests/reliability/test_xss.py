@@ -1,13 +1,13 @@
 """XSS: a script payload in every field a user or a sender can fill comes out escaped on every
 dashboard page, on the response confirm page and in the HTML part of the email; each field's
 payload is seen (escaped) somewhere, so the check is not passing over text never shown."""
-import json
 
 import pytest
 
 from extensions import db
 from models import WebhookMessage
 from tests.conftest import csrf_from, login
+from tests.support import send_alert
 
 FIELDS = ["cfg_name", "cfg_description", "sender_name", "option_text", "option_description", "user_name",
           "device_name", "group_name", "subject", "message", "property_key",
@@ -54,8 +54,7 @@ def fill_every_field(api, client, receiver):
     assert flow.status_code == 201, flow.get_json()
     body = {"subject": p("subject"), "message": p("message"), "dedupKey": p("dedup_key"),
             "properties": {p("property_key"): p("property_value")}}
-    alert = client.post(f"/api/integration/1/functions/{cfg['uuid']}/triggers?apiKey={cfg['apiKey']}",
-                        data=json.dumps(body), content_type="application/json").get_json()
+    alert = send_alert(client, cfg, body).get_json()
     return cfg, alert
 
 
