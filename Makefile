@@ -4,6 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 PYTEST_ARGS ?=
+# pytest-xdist workers: three on this 2-core machine, as many tests wait on sockets, subprocesses
+# and timers (2 Dec 2026, whole suite: SQLite 338 s with 2, 281 s with 3; PostgreSQL 303 s with 3)
+TEST_JOBS ?= 3
+# Python caches compiled modules (__pycache__/, git-ignored): with PYTHONDONTWRITEBYTECODE set, as
+# some machines set it, every process Klaxon and its tests start compiles Klaxon's code again
+# (~0.2 s of CPU each, and the suite starts a few hundred).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test install install-test browser clean
 
@@ -25,7 +32,7 @@ run: install
 	$(VENV)/bin/klaxon serve
 
 test: install-test
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) data tests/artifacts

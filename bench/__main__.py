@@ -1,4 +1,4 @@
-"""python -m bench all | ingest | notify | fanout | dashboard | scale
+"""python -m bench all | ingest | notify | fanout | dashboard | scale | oncall
 
 Each part starts its own `klaxon serve` on a free 127.0.0.1 port with a temp data dir and prints
 one JSON line on stdout; progress goes to stderr. `all` runs every part in turn (under 10 minutes
@@ -12,7 +12,7 @@ import time
 
 from bench.harness import progress
 
-PARTS = ("ingest", "notify", "fanout", "dashboard", "scale")
+PARTS = ("ingest", "notify", "fanout", "dashboard", "scale", "oncall")
 
 
 def run_part(name: str) -> dict:

@@ -10,14 +10,13 @@ and the ratio to a plain ``requests.Session`` loop posting the same bodies to th
 """
 from __future__ import annotations
 
-import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
+from bench.command_line import command_line
 from bench.harness import api_setup, progress
 from bench.receiver import Receiver
 from bench.scenario import create_configuration, create_group, create_users, serve, trigger
@@ -76,9 +75,10 @@ def one_alert(server, rx: Receiver, cfg: dict, users: int, timeout: float) -> di
     return figures
 
 
-def measure(server, rx: Receiver, users: int, timeout: float, workers: int = 2, trials: int = TRIALS) -> dict:
-    """The median of ``trials`` alerts to the group, one after another, after a warm-up."""
-    cfg, warm = setup(server, rx, users)
+def measure(server, rx: Receiver, users: int, timeout: float, workers: int = 2, trials: int = TRIALS,
+            make=None) -> dict:
+    """The median of ``trials`` alerts to the group, one after another, after a warm-up (``make``: another setup)."""
+    cfg, warm = (make or setup)(server, rx, users)
     warm_up(server, rx, warm, max(4, 2 * workers))
     runs = []
     for _ in range(trials):
@@ -89,29 +89,21 @@ def measure(server, rx: Receiver, users: int, timeout: float, workers: int = 2, 
     return {"users": users, **ranked[len(ranked) // 2], "trials_seconds_to_all": [r["seconds_to_all"] for r in runs]}
 
 
-def run(users=1000, workers=2, env=None, timeout=90.0) -> dict:
+def run(users=1000, workers=2, env=None, timeout=90.0, make=None, name="fanout") -> dict:
     with tempfile.TemporaryDirectory(prefix="klaxon-bench-") as tmp, Receiver(keep_bodies=[HOOK]) as rx:
         with serve(Path(tmp) / "klaxon", workers=workers, env=env) as server:
-            figures = measure(server, rx, users, timeout, workers)
+            figures = measure(server, rx, users, timeout, workers, make=make)
         bodies = rx.bodies(HOOK)[:users]  # one alert's worth
         plain = baseline(rx, bodies) if bodies else None
     plain_rate = len(bodies) / plain if plain else None
     ratio = round(figures["deliveries_per_s"] / plain_rate, 3) if plain_rate and figures["deliveries_per_s"] else None
-    return {"bench": "fanout", "workers": workers, **figures,
+    return {"bench": name, "workers": workers, **figures,
             "baseline_per_s": round(plain_rate, 1) if plain_rate else None, "ratio_to_requests_loop": ratio,
             "targets": {f"ratio>={TARGET_RATIO}": bool(ratio and not figures["missing"] and ratio >= TARGET_RATIO)}}
 
 
 def main(argv=None):
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--users", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=90.0)
-    args = parser.parse_args(argv)
-    print(json.dumps(run(args.users, args.workers, timeout=args.timeout)))
-    sys.stdout.flush()
+    command_line(run, __doc__, argv, users=1000, workers=2, timeout=90.0)
 
 
 if __name__ == "__main__":

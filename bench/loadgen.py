@@ -23,7 +23,7 @@ def percentile(values, p):
     if not values:
         return None
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def run(url, duration, concurrency, rate, body, headers, record, max_requests, method="POST"):

@@ -9,10 +9,10 @@ when each 202 arrived, the receiver (its own process) when each POST arrived.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from pathlib import Path
 
+from bench.command_line import command_line
 from bench.harness import api_setup, load, progress
 from bench.loadgen import percentile
 from bench.receiver import Receiver
@@ -30,7 +30,8 @@ def latencies(accepted: dict[int, float], arrivals: list[tuple], path: str) -> d
             first[event_id] = at
     ms = [(first[e] - accepted[e]) * 1000 for e in first]
     return {"received": len(first), "missing": len(accepted) - len(first),
-            "p50_ms": _round(percentile(ms, 50)), "p99_ms": _round(percentile(ms, 99)), "max_ms": _round(max(ms or [0]))}
+            "p50_ms": _round(percentile(ms, 50)), "p99_ms": _round(percentile(ms, 99)),
+            "max_ms": _round(max(ms or [0]))}
 
 
 def _round(value):
@@ -76,15 +77,7 @@ def run(rate=20.0, duration=15.0, workers=2, env=None) -> dict:
 
 
 def main(argv=None):
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rate", type=float, default=20.0)
-    parser.add_argument("--duration", type=float, default=15.0)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args(argv)
-    print(json.dumps(run(args.rate, args.duration, args.workers)))
-    sys.stdout.flush()
+    command_line(run, __doc__, argv, rate=20.0, duration=15.0, workers=2)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,8 @@ def request_profile(count: int, page: bool = False) -> None:
     import cProfile
     import pstats
 
-    from alerting.embedded_redis import socket_path
     from bench.dashboard import seed
+    from runtime.embedded_redis import socket_path
 
     with tempfile.TemporaryDirectory(prefix="klaxon-bench-") as tmp:
         data_dir = Path(tmp) / "klaxon"

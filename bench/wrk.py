@@ -62,7 +62,8 @@ def closed_loop(url: str, duration: float, concurrency: int, body: str, max_requ
                     client="bench.loadgen")
     with tempfile.TemporaryDirectory(prefix="klaxon-wrk-") as tmp:
         script = Path(tmp) / "post.lua"
-        script.write_text(SCRIPT.format(body=json.dumps(body, ensure_ascii=False), per_thread=max(1, max_requests // THREADS)))
+        per_thread = max(1, max_requests // THREADS)
+        script.write_text(SCRIPT.format(body=json.dumps(body, ensure_ascii=False), per_thread=per_thread))
         out = subprocess.run(["wrk", f"-t{THREADS}", f"-c{concurrency}", f"-d{duration:g}s", "--latency",
                               "--timeout", "30s", "-s", str(script), url],
                              capture_output=True, text=True, timeout=duration + 60)
