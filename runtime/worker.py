@@ -17,6 +17,7 @@ from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 from rq import SimpleWorker
 from rq.scheduler import RQScheduler
+from rq.worker import WorkerStatus
 
 import workers
 from runtime.queue import QUEUES, redis_conn
@@ -26,6 +27,7 @@ log = logging.getLogger("klaxon.worker")
 REDIS_WAIT_MAX = 5.0  # seconds between two tries while Redis is away
 SCHEDULE_EVERY = 1  # seconds between two looks at the delayed jobs: an int, as RQ sets its lock with EX interval + 60
 LOCK_RETRY = 15.0  # seconds between two tries at the scheduler lock another worker holds
+STOP_RETRY_SECONDS = 0.01  # a stop signal that came during a log call is acted on this much later
 
 
 class KlaxonWorker(SimpleWorker):
@@ -40,9 +42,26 @@ class KlaxonWorker(SimpleWorker):
     def _install_signal_handlers(self):
         def on_signal(signum, frame):
             self.stopping.set()
+            if self.get_state() != WorkerStatus.BUSY and in_logging(frame):
+                # An idle RQ worker stops by raising StopRequested from the handler, which inside a
+                # log call is caught by logging itself ("--- Logging error ---" and a traceback in
+                # the log) and lost, so the worker would wait in BLPOP until it is killed. Raise
+                # it once the log call is over instead.
+                signal.signal(signal.SIGALRM, lambda _signum, later: on_signal(signum, later))
+                signal.setitimer(signal.ITIMER_REAL, STOP_RETRY_SECONDS)
+                return
             self.request_stop(signum, frame)
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
+
+
+def in_logging(frame) -> bool:
+    """Whether ``frame`` (where a signal interrupted the main thread) is inside the logging module."""
+    while frame is not None:
+        if frame.f_code.co_filename == logging.__file__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def preload_jobs() -> list[str]:

@@ -1,0 +1,84 @@
+"""A stop signal that reaches an idle worker in the middle of a log call (runtime/worker.py): the
+worker still stops at once, and the log shows no "--- Logging error ---" traceback."""
+import io
+import logging
+import os
+import signal
+import threading
+import time
+
+import pytest
+from redis import Redis
+from rq.exceptions import StopRequested
+
+from runtime.worker import KlaxonWorker, in_logging
+
+
+class StopWhileEmitting(logging.Handler):
+    """A handler whose emit is interrupted by SIGTERM, as `klaxon serve`'s stop can interrupt a
+    worker's "Listening on" line."""
+
+    def emit(self, record):  # as logging.StreamHandler.emit: an exception goes to handleError
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # the signal handler runs here, inside logging
+            self.stream.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+    def __init__(self, stream):
+        super().__init__()
+        self.stream = stream
+
+
+@pytest.fixture
+def saved_handlers():
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
+    yield
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def test_a_stop_during_a_log_line_stops_the_idle_worker_without_a_logging_error(redis_url, saved_handlers,
+                                                                                  monkeypatch):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach only the main thread")
+    stderr = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stderr)  # where logging reports an error in a handler
+    stopping = threading.Event()
+    worker = KlaxonWorker(["klaxon-signal-test"], connection=Redis.from_url(redis_url), stopping=stopping)
+    worker._install_signal_handlers()
+    logger = logging.getLogger("klaxon.test.worker_signals")
+    logger.propagate = False
+    out = io.StringIO()
+    logger.addHandler(StopWhileEmitting(out))
+    try:
+        with pytest.raises(StopRequested):
+            logger.warning("*** Listening on the queues")
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:  # where the worker would wait in BLPOP
+                time.sleep(0.001)
+    finally:
+        logger.handlers.clear()
+    assert stopping.is_set()
+    assert "Listening on the queues" in out.getvalue(), "the log line was cut short"
+    assert "Logging error" not in stderr.getvalue() and "Traceback" not in stderr.getvalue()
+
+
+def test_in_logging_sees_a_frame_inside_the_logging_module():
+    seen = []
+
+    class Look(logging.Handler):
+        def emit(self, record):
+            import sys
+            seen.append(in_logging(sys._getframe()))
+
+    logger = logging.getLogger("klaxon.test.in_logging")
+    logger.propagate = False
+    logger.addHandler(Look())
+    try:
+        logger.warning("x")
+    finally:
+        logger.handlers.clear()
+    import sys
+    assert seen == [True] and in_logging(sys._getframe()) is False
