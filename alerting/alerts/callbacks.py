@@ -13,6 +13,10 @@ from alerting.outbound.ssrf import check_url_for_save
 from extensions import db
 from models import Alert, UpdateEndpoint
 
+# on a just-created Alert: its callback endpoints, known without a query (an alert gets callbacks
+# only at its creation, in subscribe)
+NEW_CALLBACKS = "_klaxon_new_callbacks"
+
 
 def check_urls(changes: list, field: str = "callbacks") -> None:
     """Raise FieldError naming ``callbacks[i].url`` for a URL Klaxon will not post to."""
@@ -29,7 +33,17 @@ def subscribe(alert: Alert, callbacks: list[dict]) -> list[UpdateEndpoint]:
                                 auth_user_name=c["authUserName"], auth_password=c["authPassword"])
                  for c in callbacks]
     db.session.add_all(endpoints)
+    setattr(alert, NEW_CALLBACKS, endpoints)
     return endpoints
+
+
+def known_callbacks(alert: Alert, update_type: str) -> list[UpdateEndpoint] | None:
+    """The callbacks of ``update_type`` of an alert created in this session (in order), or None if
+    not known without a query."""
+    endpoints = getattr(alert, NEW_CALLBACKS, None)
+    if endpoints is None:
+        return None
+    return [e for e in endpoints if e.update_type == update_type]
 
 
 def of_alert(alert: Alert, update_type: str | None = None) -> list[UpdateEndpoint]:

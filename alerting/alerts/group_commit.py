@@ -35,6 +35,14 @@ TAKEN_BACKSTOP_SECONDS = 120
 WRITERS_PG = 4
 IDLE_SECONDS = 5.0  # an idle writer thread ends, so apps made and dropped (tests) do not keep threads
 QUEUED, TAKEN, WITHDRAWN = "queued", "taken", "withdrawn"
+# session.info: reads that stay valid for one batch's transaction (e.g. the maintenance windows,
+# which no work of a batch writes); present only while a batch runs, emptied on its rollback
+BATCH_CACHE = "klaxon_batch_cache"
+
+
+def batch_cache() -> dict | None:
+    """The running batch's cache of reads, or None outside a group-commit batch (then read afresh)."""
+    return db.session.info.get(BATCH_CACHE)
 
 
 class WriterBusy(OperationalError):
@@ -140,6 +148,7 @@ class Writer:
         # what the batch loaded stays readable, detached, after the commit (its session is removed
         # right after, so nothing goes stale): a listener or test holding an alert reads its ids
         db.session().expire_on_commit = False
+        db.session.info[BATCH_CACHE] = {}
         _watch_commits()
         results: list = []
         try:
@@ -170,6 +179,7 @@ class Writer:
 
     def _alone(self, ticket: Ticket) -> None:
         db.session().expire_on_commit = False
+        db.session.info[BATCH_CACHE] = {}
         try:
             result = ticket.work()
             db.session.commit()
@@ -213,6 +223,7 @@ def _one_ring_per_bell() -> None:
 
 
 def _rollback() -> None:
+    db.session.info.pop(BATCH_CACHE, None)
     try:
         db.session.rollback()
     except Exception:  # a dead connection: the session is removed next

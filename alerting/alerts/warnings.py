@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from extensions import db
-from models import Alert, MaintenanceHold
+from alerting.maintenance.holds import hold_of
+from models import Alert
 
 
 def no_recipients(alert: Alert, unresolved: list) -> str | None:
@@ -31,7 +31,7 @@ def none_resolved(alert: Alert, unresolved: list) -> str | None:
 
 def flood_held(alert: Alert, unresolved: list) -> str | None:
     """Flood control holds this alert's messages."""
-    hold = db.session.get(MaintenanceHold, alert.id)
+    hold = hold_of(alert)
     if not alert.suppressed or (hold is not None and not hold.flooded):  # only the window holds it
         return None
     return "Flood control holds this alert: its recipients got too many alerts this minute, so no one will be notified."
@@ -39,7 +39,7 @@ def flood_held(alert: Alert, unresolved: list) -> str | None:
 
 def in_maintenance(alert: Alert, unresolved: list) -> str | None:
     """A maintenance window holds this alert quiet (SPEC §10; alerting.maintenance.holds)."""
-    hold = db.session.get(MaintenanceHold, alert.id)
+    hold = hold_of(alert)
     if hold is None:
         return None
     later = (" Its recipients will be notified when the window ends if it is still active."

@@ -15,28 +15,58 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 
 from alerting import jobs
+from alerting.alerts import group_commit
 from alerting.alerts.lifecycle import add_timeline
 from alerting.maintenance import windows
 from extensions import db
 from models import Alert, Configuration, MaintenanceHold, MaintenanceWindow, utcnow
 
 BATCH = 200
+# on a just-created Alert: the MaintenanceHold this session gave it, or None (no query needed)
+NEW_HOLD = "_klaxon_new_hold"
+WINDOWS = "maintenance_windows"  # group_commit.batch_cache(): every window, read once per batch
 
 
 def hold_if_in_window(alert: Alert, cfg: Configuration) -> MaintenanceWindow | None:
     """Hold a just-created alert quiet if a window covers its configuration now; the window, or None."""
-    found = windows.active_for(cfg, datetime.now(UTC))
+    found = _active_for(cfg, datetime.now(UTC))
     if found is None:
+        setattr(alert, NEW_HOLD, None)
         return None
     window, ends = found
-    db.session.add(MaintenanceHold(alert_id=alert.id, window_id=window.id, window_name=window.name,
-                                   notify_on_end=window.notify_on_end, flooded=bool(alert.suppressed),
-                                   ends_at=windows.naive(ends), created_at=utcnow()))
+    hold = MaintenanceHold(alert_id=alert.id, window_id=window.id, window_name=window.name,
+                           notify_on_end=window.notify_on_end, flooded=bool(alert.suppressed),
+                           ends_at=windows.naive(ends), created_at=utcnow())
+    db.session.add(hold)
+    setattr(alert, NEW_HOLD, hold)
     alert.suppressed = True
     later = " Its recipients are notified when the window ends if it is still active." if window.notify_on_end else ""
     add_timeline(alert, "EVENT_ANNOTATED", actor="klaxon",
                  comment=f"Maintenance window “{window.name}”: nobody is notified.{later}")
     return window
+
+
+def _active_for(cfg: Configuration, at: datetime) -> tuple[MaintenanceWindow, datetime] | None:
+    """windows.active_for, with the windows read once per group-commit batch (a batch writes none)."""
+    cache = group_commit.batch_cache()
+    if cache is None:
+        return windows.active_for(cfg, at)
+    if WINDOWS not in cache:
+        cache[WINDOWS] = db.session.query(MaintenanceWindow).order_by(MaintenanceWindow.id).all()
+    found = []
+    for window in cache[WINDOWS]:
+        occurrence = windows.occurrence_at(window, at) if windows.covers(window, cfg) else None
+        if occurrence is not None:
+            found.append((window, windows.ends_at(window, occurrence)))
+    return max(found, key=lambda pair: pair[1]) if found else None
+
+
+def hold_of(alert: Alert) -> MaintenanceHold | None:
+    """The alert's hold: the one this session gave a just-created alert (no query), else read."""
+    known = getattr(alert, NEW_HOLD, False)
+    if known is not False:
+        return known
+    return db.session.get(MaintenanceHold, alert.id)
 
 
 def window_of(alert_ids: list[int]) -> dict[int, tuple[int | None, str]]:

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import or_
 
 from alerting import jobs
+from alerting.alerts import callbacks
 from alerting.events import (
     CommentAdded,
     GroupEscalated,
@@ -129,6 +130,9 @@ def alert_callbacks(alert: Alert, update_type: str) -> list[UpdateEndpoint]:
     """The endpoints a trigger's ``callbacks`` subscribed for this alert alone (alerting/alerts/callbacks.py)."""
     if alert.id is None:
         return []
+    known = callbacks.known_callbacks(alert, update_type)  # a new alert's: no query
+    if known is not None:
+        return known
     return (db.session.query(UpdateEndpoint)
             .filter(UpdateEndpoint.alert_id == alert.id, UpdateEndpoint.update_type == update_type)
             .order_by(UpdateEndpoint.id).all())
