@@ -4,9 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 PYTEST_ARGS ?=
-# pytest-xdist workers: three on this 2-core machine, as many tests wait on sockets, subprocesses
-# and timers (2 Dec 2026, whole suite: SQLite 338 s with 2, 281 s with 3; PostgreSQL 303 s with 3)
-TEST_JOBS ?= 3
+# pytest-xdist workers: four on this 2-core machine, as many tests wait on sockets, subprocesses
+# and timers (quiet machine, whole suite on SQLite: 338 s with 2 and 281 s with 3 on 2 Dec 2026;
+# later that day 220 s with 3 and 193 s with 4, both cores then ~93 % busy: more would not help)
+TEST_JOBS ?= 4
 # Python caches compiled modules (__pycache__/, git-ignored): with PYTHONDONTWRITEBYTECODE set, as
 # some machines set it, every process Klaxon and its tests start compiles Klaxon's code again
 # (~0.2 s of CPU each, and the suite starts a few hundred).
