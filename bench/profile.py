@@ -68,6 +68,7 @@ def request_profile(count: int, page: bool = False) -> None:
     if writer.getstats():
         print("== the group-commit writer thread (the batches' transactions), same requests")
         pstats.Stats(writer).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(writer).sort_stats("tottime").print_stats(25)
 
 
 @contextlib.contextmanager
@@ -149,7 +150,9 @@ def drive(part: str, server, rx: Receiver, seconds: float, found: dict, out: Pat
         load(url, duration=2, concurrency=concurrency, rate=rate, body=ALERT_BODY)
         spies = spy(found, seconds, out)
         time.sleep(0.5)
-        load(url, duration=seconds - 1, concurrency=concurrency, rate=rate, body=ALERT_BODY)
+        result = load(url, duration=seconds - 1, concurrency=concurrency, rate=rate, body=ALERT_BODY)
+        progress(f"profile {part}: the load while sampled: "
+                 + ", ".join(f"{k} {v}" for k, v in result.items() if not isinstance(v, list | dict)))
     for proc in spies:
         proc.wait(seconds + 30)
 

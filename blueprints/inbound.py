@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from alerting import heartbeats
-from alerting.alerts import callbacks, group_commit
+from alerting.alerts import callbacks, config_cache, group_commit
 from alerting.alerts.create import apply_change
 from alerting.alerts.ratelimit import over_limit
 from alerting.errors import FieldError
@@ -276,7 +276,7 @@ def apply_all(config_id: int, changes: list, request_id: str) -> tuple[list[dict
     """In the writer's transaction: apply the changes; the 202's bodies and the outcomes' actions,
     built before the commit (no reload after it). A configuration disabled or deleted since the
     request read it is refused as it would have been then."""
-    cfg = db.session.get(Configuration, config_id)
+    cfg = config_cache.configuration(config_id)  # no SELECT while the configuration version holds
     if cfg is None:
         raise Reject(404, "This configuration was deleted; check the integration URL.")
     if not cfg.enabled:

@@ -11,7 +11,14 @@ from models.alerts import (
                            TimelineEntry,
 )
 from models.base import db, iso, new_uuid, utcnow
-from models.configurations import PRIORITIES, TEMPLATES, UPDATE_TYPES, Configuration, UpdateEndpoint
+from models.configurations import (
+                           PRIORITIES,
+                           TEMPLATES,
+                           UPDATE_TYPES,
+                           Configuration,
+                           ConfigVersion,
+                           UpdateEndpoint,
+)
 from models.flows import Flow, FlowRun
 from models.oncall import (
                            MEMBER_TYPES,
@@ -43,6 +50,7 @@ __all__ = [
                            "Alert",
                            "AlertTarget",
                            "ApiToken",
+                           "ConfigVersion",
                            "Configuration",
                            "DedupKey",
                            "Device",

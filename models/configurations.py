@@ -67,3 +67,14 @@ class UpdateEndpoint(db.Model):
     @property
     def active(self):
         return bool(self.enabled and self.url and not self.disabled_at)
+
+
+class ConfigVersion(db.Model):
+    """One row (id 1) whose ``version`` the database itself raises, by triggers (migration 0008), in the
+    same transaction as any write of what ingest caches per process: configurations, their own update
+    endpoints (not alerts' callbacks; not their delivery health, except ``disabled_at``), flows and
+    maintenance windows. A process's cache is valid while it reads the version it cached at
+    (alerting/alerts/config_cache.py)."""
+    __tablename__ = "config_versions"
+    id = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    version = db.Column(db.BigInteger, nullable=False, default=0)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 
 from alerting import jobs
-from alerting.alerts import group_commit
+from alerting.alerts import config_cache
 from alerting.alerts.lifecycle import add_timeline
 from alerting.maintenance import windows
 from extensions import db
@@ -24,7 +24,6 @@ from models import Alert, Configuration, MaintenanceHold, MaintenanceWindow, utc
 BATCH = 200
 # on a just-created Alert: the MaintenanceHold this session gave it, or None (no query needed)
 NEW_HOLD = "_klaxon_new_hold"
-WINDOWS = "maintenance_windows"  # group_commit.batch_cache(): every window, read once per batch
 
 
 def hold_if_in_window(alert: Alert, cfg: Configuration) -> MaintenanceWindow | None:
@@ -47,14 +46,13 @@ def hold_if_in_window(alert: Alert, cfg: Configuration) -> MaintenanceWindow | N
 
 
 def _active_for(cfg: Configuration, at: datetime) -> tuple[MaintenanceWindow, datetime] | None:
-    """windows.active_for, with the windows read once per group-commit batch (a batch writes none)."""
-    cache = group_commit.batch_cache()
-    if cache is None:
+    """windows.active_for, with the windows of the process's cache in a group-commit batch (read
+    again only when the configuration version changed: alerting/alerts/config_cache.py)."""
+    cached = config_cache.windows()
+    if cached is None:
         return windows.active_for(cfg, at)
-    if WINDOWS not in cache:
-        cache[WINDOWS] = db.session.query(MaintenanceWindow).order_by(MaintenanceWindow.id).all()
     found = []
-    for window in cache[WINDOWS]:
+    for window in cached:
         occurrence = windows.occurrence_at(window, at) if windows.covers(window, cfg) else None
         if occurrence is not None:
             found.append((window, windows.ends_at(window, occurrence)))
