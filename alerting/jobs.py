@@ -52,8 +52,10 @@ class Job:
 # Dispatch every new alert: one job drains what many inbound requests rang for.
 DISPATCH_PENDING = Job("notify", "workers.notify.dispatch_pending", bell="dispatch")
 RETRY_NOTIFICATION = Job("notify", "workers.notify.retry_notification")
+# One batch of a big wave, handed off by the worker that made it (notifications/batches.py).
+SEND_BATCH = Job("notify", "workers.notify.send_batch")
 ESCALATE_TARGET = Job("notify", "workers.notify.escalate_target")
 DELIVER_UPDATE = Job("webhooks", "workers.webhooks.deliver_message")
 RUN_FLOW = Job("flows", "workers.flows.run_flow")
 
-JOBS = (DISPATCH_PENDING, RETRY_NOTIFICATION, ESCALATE_TARGET, DELIVER_UPDATE, RUN_FLOW)
+JOBS = (DISPATCH_PENDING, RETRY_NOTIFICATION, SEND_BATCH, ESCALATE_TARGET, DELIVER_UPDATE, RUN_FLOW)

@@ -1,4 +1,5 @@
-"""Notification jobs: dispatch new alerts, retry one notification, take one escalation step."""
+"""Notification jobs: dispatch new alerts, send one batch of a big wave, retry one notification,
+take one escalation step."""
 from alerting.notifications import dispatch as notify
 from alerting.notifications import escalation
 from workers import job
@@ -7,6 +8,11 @@ from workers import job
 @job
 def dispatch_pending() -> int:
     return notify.dispatch_pending()
+
+
+@job
+def send_batch(alert_id: int, notification_ids: list[int]) -> int:
+    return notify.send_batch(alert_id, notification_ids)
 
 
 @job

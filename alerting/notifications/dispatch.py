@@ -2,14 +2,12 @@
 
 Rows are written (``Queued``, leased to this worker) and committed before anything is sent; the
 outcome is written after. Sending runs in a small thread pool when there are many, while rows are
-only touched in the calling thread. The sweeper re-sends what a lost job or a killed worker left.
+only touched in the calling thread; a big wave is split into batch jobs that other workers send
+(batches.py). The sweeper re-sends what a lost job or a killed worker left.
 """
 from __future__ import annotations
 
-import logging
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -18,20 +16,17 @@ from sqlalchemy.orm import joinedload
 
 from alerting import events, jobs
 from alerting.alerts.lifecycle import add_timeline
-from alerting.notifications import oncall_escalation, recipients, targets
+from alerting.notifications import batches, oncall_escalation, recipients, targets
 from alerting.notifications.messages import build_message
 from alerting.notifications.responses import response_url
-from alerting.notifications.transports import TransportError, transport_for
+from alerting.notifications.sending import send_batches
 from extensions import db
 from models import Alert, AlertTarget, Notification, utcnow
 from runtime.metrics import NOTIFICATIONS, TIME_TO_NOTIFY
 
-log = logging.getLogger("klaxon.notify")
-BATCH = 64  # outcomes per commit
 EARLY = timedelta(seconds=1)
 GRACE = timedelta(seconds=5)  # leave a due retry to its scheduled job this long before sweeping it
 UNDISPATCHED_AFTER = timedelta(seconds=5)
-POOL_SIZE = 16
 CLAIM_BATCH = 32  # new alerts claimed by one statement
 
 
@@ -75,7 +70,7 @@ def dispatch_batch(alert_ids: list[int]) -> int:
     waves = {alert_id: ([] if alerts[alert_id].suppressed else _first_wave(alerts[alert_id], now))
              for alert_id in claimed}
     db.session.flush()
-    planned = {alert_id: [n.id for n in notes] for alert_id, notes in waves.items()}
+    planned = {alert_id: batches.hand_off(alert_id, [n.id for n in notes], now) for alert_id, notes in waves.items()}
     db.session.commit()
     delivered, renewed = 0, time.monotonic()
     for position, alert_id in enumerate(claimed):
@@ -104,7 +99,7 @@ def dispatch_alert(alert_id: int) -> int:
     alert = db.session.get(Alert, alert_id)
     notes = [] if alert.suppressed else _first_wave(alert, now)
     db.session.flush()
-    ids = [n.id for n in notes]
+    ids = batches.hand_off(alert_id, [n.id for n in notes], now)
     db.session.commit()
     return deliver(alert_id, ids)
 
@@ -133,16 +128,33 @@ def retry_notification(notification_id: int, now: datetime | None = None) -> int
     return deliver(alert_id, [notification_id])
 
 
-def claim(notification_id: int, now: datetime, due_by: datetime) -> bool:
-    """Lease one Queued notification to this worker; False if another holds it or it is not due."""
-    result = db.session.execute(
+def send_batch(alert_id: int, ids: list[int], now: datetime | None = None) -> int:
+    """Send one batch of a big wave (jobs.SEND_BATCH): the rows of ``ids`` no one else holds."""
+    now = now or utcnow()
+    claimed = claim_all(ids, now, due_by=now + EARLY)
+    if not claimed:
+        db.session.rollback()
+        return 0
+    db.session.commit()
+    return deliver(alert_id, claimed)
+
+
+def claim_all(ids: list[int], now: datetime, due_by: datetime) -> list[int]:
+    """Lease the Queued, due, unheld notifications of ``ids`` to this worker (one statement); their ids."""
+    if not ids:
+        return []
+    return sorted(db.session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.status == "Queued",
+        .where(Notification.id.in_(ids), Notification.status == "Queued",
                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= due_by),
                or_(Notification.locked_until.is_(None), Notification.locked_until < now))
-        .values(locked_until=now + lease())
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+        .values(locked_until=now + lease()).returning(Notification.id)
+        .execution_options(synchronize_session=False)).scalars())
+
+
+def claim(notification_id: int, now: datetime, due_by: datetime) -> bool:
+    """Lease one Queued notification to this worker; False if another holds it or it is not due."""
+    return claim_all([notification_id], now, due_by) == [notification_id]
 
 
 def deliver(alert_id: int, ids: list[int]) -> int:
@@ -162,6 +174,7 @@ def deliver(alert_id: int, ids: list[int]) -> int:
 
 
 def _deliver(alert_id: int, ids: list[int]) -> int:
+    ids = batches.hand_off(alert_id, ids, utcnow())  # an escalation's or a sweep's big wave; committed below
     alert = db.session.get(Alert, alert_id)
     notes = (db.session.query(Notification).options(joinedload(Notification.device))
              .filter(Notification.id.in_(ids)).order_by(Notification.id).all())
@@ -290,55 +303,12 @@ def sweep(now: datetime) -> int:
                     or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now - GRACE),
                     or_(Notification.locked_until.is_(None), Notification.locked_until < now))
             .order_by(Notification.id).limit(200).all())
+    claimed = set(claim_all([note_id for note_id, _ in rows], now, due_by=now - GRACE))  # one statement
     by_alert: dict[int, list[int]] = {}
     for note_id, alert_id in rows:
-        if claim(note_id, now, due_by=now - GRACE):
+        if note_id in claimed:
             by_alert.setdefault(alert_id, []).append(note_id)
     db.session.commit()
     for alert_id, ids in by_alert.items():
         deliver(alert_id, ids)
     return len(lost) + len(rows)
-
-
-@dataclass
-class Outcome:
-    """What one send came to: ``result`` is the far end's note or the error."""
-    ok: bool
-    result: str
-    permanent: bool = False
-
-
-def _send_one(transports: dict, kind: str, target: str, msg) -> Outcome:
-    try:
-        return Outcome(True, transports[kind].send(target, msg))
-    except TransportError as exc:
-        return Outcome(False, exc.message, exc.permanent)
-    except Exception as exc:  # a bug in one transport must not lose the other recipients' outcomes
-        log.exception("sending a %s notification failed unexpectedly", kind)
-        return Outcome(False, f"{kind}: {type(exc).__name__}: {exc}")
-
-
-def send_batches(settings, sends: list[tuple], gather: float = 0.02):
-    """Send ``(kind, target, message)`` items (pooled when several), yielding lists of ``(index, Outcome)``.
-
-    Each list holds what finished since the last one (waiting at most ``gather`` seconds for more),
-    so outcomes are written in a few short transactions instead of one per send or one held open.
-    """
-    if not sends:
-        return
-    transports = {kind: transport_for(kind, settings) for kind in {kind for kind, _, _ in sends}}
-    if len(sends) == 1:
-        yield [(0, _send_one(transports, *sends[0]))]
-        return
-    pool = ThreadPoolExecutor(max_workers=min(POOL_SIZE, len(sends)), thread_name_prefix="notify")
-    try:
-        futures = {pool.submit(_send_one, transports, *item): i for i, item in enumerate(sends)}
-        waiting = set(futures)
-        while waiting:
-            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-            if waiting and len(done) < BATCH:
-                more, waiting = wait(waiting, timeout=gather)
-                done |= more
-            yield [(futures[f], f.result()) for f in done]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
