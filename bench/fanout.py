@@ -5,8 +5,10 @@
 After a warm-up (a few one-person alerts, so every RQ worker has imported its job modules and
 opened its connections), three alerts go to the group one after another. Prints one JSON line:
 for the median alert, seconds from the 202 until every device has its POST and deliveries/s;
-and the ratio to a plain ``requests.Session`` loop posting the same bodies to the same receiver
-(median of three loops).
+and the ratio to a plain ``requests.Session`` loop posting the same bodies to the same receiver.
+The loop runs once after each alert, while the serve idles (``baseline_per_s``: their median), so
+both sides of the ratio meet the same load on a shared machine; ``baseline_after_per_s`` is the
+older yardstick, three loops after the serve has stopped, and ``ratio_after`` its ratio.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from bench.receiver import Receiver
 from bench.scenario import create_configuration, create_group, create_users, serve, trigger
 
 HOOK, BASELINE, WARM = "/fanout", "/baseline", "/warm"
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.8  # issue 17
 TRIALS = 3
 
 
@@ -76,8 +78,9 @@ def one_alert(server, rx: Receiver, cfg: dict, users: int, timeout: float) -> di
 
 
 def measure(server, rx: Receiver, users: int, timeout: float, workers: int = 2, trials: int = TRIALS,
-            make=None) -> dict:
-    """The median of ``trials`` alerts to the group, one after another, after a warm-up (``make``: another setup)."""
+            make=None, between=None) -> dict:
+    """The median of ``trials`` alerts to the group, one after another, after a warm-up (``make``: another
+    setup; ``between``: called after each alert, e.g. to time the yardstick under the same load)."""
     cfg, warm = (make or setup)(server, rx, users)
     warm_up(server, rx, warm, max(4, 2 * workers))
     runs = []
@@ -85,20 +88,33 @@ def measure(server, rx: Receiver, users: int, timeout: float, workers: int = 2, 
         runs.append(one_alert(server, rx, cfg, users, timeout))
         if runs[-1]["missing"]:
             break  # deliveries are not arriving: waiting again would only repeat the timeout
+        if between:
+            between()
     ranked = sorted(runs, key=lambda r: (r["missing"], r["seconds_to_all"] or float("inf")))
     return {"users": users, **ranked[len(ranked) // 2], "trials_seconds_to_all": [r["seconds_to_all"] for r in runs]}
 
 
 def run(users=1000, workers=2, env=None, timeout=90.0, make=None, name="fanout") -> dict:
+    loops: list[float] = []  # requests/s of the loop run after each alert
+
+    def between():
+        bodies = rx.bodies(HOOK)[:users]  # the first alert's
+        loops.append(len(bodies) / baseline(rx, bodies, trials=1))
+
     with tempfile.TemporaryDirectory(prefix="klaxon-bench-") as tmp, Receiver(keep_bodies=[HOOK]) as rx:
         with serve(Path(tmp) / "klaxon", workers=workers, env=env) as server:
-            figures = measure(server, rx, users, timeout, workers, make=make)
+            figures = measure(server, rx, users, timeout, workers, make=make, between=between)
         bodies = rx.bodies(HOOK)[:users]  # one alert's worth
         plain = baseline(rx, bodies) if bodies else None
-    plain_rate = len(bodies) / plain if plain else None
-    ratio = round(figures["deliveries_per_s"] / plain_rate, 3) if plain_rate and figures["deliveries_per_s"] else None
+    plain_rate = sorted(loops)[len(loops) // 2] if loops else None
+    after_rate = len(bodies) / plain if plain else None
+    rate = figures["deliveries_per_s"]
+    ratio = round(rate / plain_rate, 3) if plain_rate and rate else None
     return {"bench": name, "workers": workers, **figures,
-            "baseline_per_s": round(plain_rate, 1) if plain_rate else None, "ratio_to_requests_loop": ratio,
+            "baseline_per_s": round(plain_rate, 1) if plain_rate else None,
+            "trials_baseline_per_s": [round(r, 1) for r in loops], "ratio_to_requests_loop": ratio,
+            "baseline_after_per_s": round(after_rate, 1) if after_rate else None,
+            "ratio_after": round(rate / after_rate, 3) if after_rate and rate else None,
             "targets": {f"ratio>={TARGET_RATIO}": bool(ratio and not figures["missing"] and ratio >= TARGET_RATIO)}}
 
 

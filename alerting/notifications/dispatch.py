@@ -15,6 +15,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import joinedload
 
 from alerting import events, jobs
+from alerting.alerts import callbacks
 from alerting.alerts.lifecycle import add_timeline
 from alerting.notifications import batches, oncall_escalation, recipients, targets
 from alerting.notifications.messages import build_message
@@ -176,6 +177,9 @@ def deliver(alert_id: int, ids: list[int]) -> int:
 def _deliver(alert_id: int, ids: list[int]) -> int:
     ids = batches.hand_off(alert_id, ids, utcnow())  # an escalation's or a sweep's big wave; committed below
     alert = db.session.get(Alert, alert_id)
+    # each outcome's delivery update looks for the alert's callbacks: read them once, not once per send
+    # (an alert gets its callbacks only when it is created)
+    setattr(alert, callbacks.NEW_CALLBACKS, callbacks.of_alert(alert))
     notes = (db.session.query(Notification).options(joinedload(Notification.device))
              .filter(Notification.id.in_(ids)).order_by(Notification.id).all())
     blocked, sending = _blocked(alert), []
