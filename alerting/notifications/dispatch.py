@@ -175,11 +175,40 @@ def deliver(alert_id: int, ids: list[int]) -> int:
 
 
 def _deliver(alert_id: int, ids: list[int]) -> int:
+    alert, notes = _to_send(alert_id, ids)
+    # built outside any transaction: on SQLite an open one holds the write lock the other workers wait for
+    sending = [(note, (note.kind, note.device.target, _message(alert, note))) for note in notes]
+    pending, delivered, renewed = {n.id for n, _ in sending}, 0, time.monotonic()
+    first = alert.first_delivered_at is None
+    for batch in send_batches(current_app.config["KLAXON"], [s for _, s in sending]):
+        first_at = None
+        with db.session.no_autoflush:  # one flush per batch, not one per recorded outcome
+            for index, outcome in batch:
+                note = sending[index][0]
+                at = _record(alert, note, outcome)
+                if first and outcome.ok:
+                    first, first_at = False, at
+                delivered += outcome.ok
+                pending.discard(note.id)
+            if first_at:  # its UPDATE is the batch's first statement: the transaction starts at the flush
+                _first_delivery(alert, first_at)
+        db.session.commit()
+        if pending and time.monotonic() - renewed > lease().total_seconds() / 3:
+            _renew_lease(pending)
+            renewed = time.monotonic()
+    return delivered
+
+
+def _to_send(alert_id: int, ids: list[int]) -> tuple[Alert, list[Notification]]:
+    """Load the alert and the notifications of ``ids``, fail those that must not go out now, commit;
+    return the alert and the rest (still leased to this worker)."""
     ids = batches.hand_off(alert_id, ids, utcnow())  # an escalation's or a sweep's big wave; committed below
     alert = db.session.get(Alert, alert_id)
-    # each outcome's delivery update looks for the alert's callbacks: read them once, not once per send
-    # (an alert gets its callbacks only when it is created)
+    # each outcome's delivery update looks for the alert's callbacks and its configuration's endpoint:
+    # load them once, now, not once per send (an alert gets its callbacks only when it is created)
     setattr(alert, callbacks.NEW_CALLBACKS, callbacks.of_alert(alert))
+    if alert.configuration is not None:
+        alert.configuration.endpoint("delivery")
     notes = (db.session.query(Notification).options(joinedload(Notification.device))
              .filter(Notification.id.in_(ids)).order_by(Notification.id).all())
     blocked, sending = _blocked(alert), []
@@ -188,22 +217,9 @@ def _deliver(alert_id: int, ids: list[int]) -> int:
         if reason:
             note.status, note.result, note.locked_until = "Failed", f"Not sent: {reason}", None
         else:
-            sending.append((note, (note.kind, note.device.target, _message(alert, note))))
+            sending.append(note)
     db.session.commit()  # no transaction (on SQLite: no write lock) stays open while devices answer
-    pending, delivered, renewed = {n.id for n, _ in sending}, 0, time.monotonic()
-    first = alert.first_delivered_at is None
-    for batch in send_batches(current_app.config["KLAXON"], [s for _, s in sending]):
-        with db.session.no_autoflush:  # one flush per batch, not one per recorded outcome
-            for index, outcome in batch:
-                note = sending[index][0]
-                _record(alert, note, outcome, first and outcome.ok)
-                first, delivered = first and not outcome.ok, delivered + outcome.ok
-                pending.discard(note.id)
-        db.session.commit()
-        if pending and time.monotonic() - renewed > lease().total_seconds() / 3:
-            _renew_lease(pending)
-            renewed = time.monotonic()
-    return delivered
+    return alert, sending
 
 
 def _renew_lease(ids) -> None:
@@ -242,8 +258,8 @@ def _message(alert: Alert, note: Notification):
                          recipient=note.recipient, device_name=note.device_name)
 
 
-def _record(alert: Alert, note: Notification, outcome, first: bool) -> None:
-    """Write one send's outcome: Delivered, a retry on the schedule, or Failed."""
+def _record(alert: Alert, note: Notification, outcome) -> datetime:
+    """Write one send's outcome: Delivered, a retry on the schedule, or Failed; return when."""
     now = utcnow()
     schedule = current_app.config["KLAXON"].notify_retry_schedule
     note.attempts += 1
@@ -252,8 +268,6 @@ def _record(alert: Alert, note: Notification, outcome, first: bool) -> None:
     who = {"recipient": note.recipient, "device": note.device_name, "deviceId": note.device_id}
     if outcome.ok:
         note.status, note.delivered_at, note.next_attempt_at = "Delivered", now, None
-        if first:
-            _first_delivery(alert, now)
         add_timeline(alert, "NOTIFICATION_DELIVERED", **who, result=outcome.result)
         events.publish(events.NotificationSettled(alert, note, delivered=True, message="Notification delivered"))
         NOTIFICATIONS.labels(note.kind, "delivered").inc()
@@ -267,6 +281,7 @@ def _record(alert: Alert, note: Notification, outcome, first: bool) -> None:
         add_timeline(alert, "NOTIFICATION_FAILED", **who, error=outcome.result, attempts=note.attempts)
         events.publish(events.NotificationSettled(alert, note, delivered=False, message=outcome.result))
         NOTIFICATIONS.labels(note.kind, "failed").inc()
+    return now
 
 
 def _first_delivery(alert: Alert, now: datetime) -> None:

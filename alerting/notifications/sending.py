@@ -5,6 +5,8 @@ Rows are never touched here: dispatch writes them in the calling thread.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -13,6 +15,8 @@ from alerting.notifications.transports import TransportError, transport_for
 log = logging.getLogger("klaxon.notify")
 BATCH = 64  # outcomes per commit
 POOL_SIZE = 16
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
 
 
 @dataclass
@@ -45,9 +49,9 @@ def send_batches(settings, sends: list[tuple], gather: float = 0.02):
     if len(sends) == 1:
         yield [(0, _send_one(transports, *sends[0]))]
         return
-    pool = ThreadPoolExecutor(max_workers=min(POOL_SIZE, len(sends)), thread_name_prefix="notify")
+    futures: dict = {}
     try:
-        futures = {pool.submit(_send_one, transports, *item): i for i, item in enumerate(sends)}
+        futures = {_pool().submit(_send_one, transports, *item): i for i, item in enumerate(sends)}
         waiting = set(futures)
         while waiting:
             done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
@@ -55,5 +59,20 @@ def send_batches(settings, sends: list[tuple], gather: float = 0.02):
                 more, waiting = wait(waiting, timeout=gather)
                 done |= more
             yield [(futures[f], f.result()) for f in done]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    finally:  # closed early: what has not started never will, and nothing is left in flight
+        for future in futures:
+            future.cancel()
+        wait(futures)
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's sending threads, kept between jobs (a batch job would otherwise start 16 threads).
+
+    Keyed by process: a forked child cannot use its parent's threads.
+    """
+    pid = os.getpid()
+    pool = _pools.get(pid)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.setdefault(pid, ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="notify"))
+    return pool
