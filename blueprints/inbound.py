@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from alerting import heartbeats
@@ -83,6 +83,8 @@ class ConfigurationSnapshot:
 
 
 SNAPSHOT_COLUMNS = [getattr(Configuration.__table__.c, f.name) for f in fields(ConfigurationSnapshot)]
+# built once: a statement made per request costs its construction and cache key every time
+SNAPSHOT_BY_UUID = select(*SNAPSHOT_COLUMNS).where(Configuration.__table__.c.uuid == bindparam("config_uuid"))
 
 
 def snapshot(cfg) -> ConfigurationSnapshot:
@@ -97,7 +99,7 @@ def load_configuration(config_uuid: str) -> ConfigurationSnapshot:
     except ValueError:
         raise Reject(404, f"No configuration {config_uuid!r}; check the integration URL.") from None
     with db.engine.connect().execution_options(**{sqlite.READ_ONLY: True}) as conn:
-        row = conn.execute(select(*SNAPSHOT_COLUMNS).where(Configuration.__table__.c.uuid == config_uuid)).first()
+        row = conn.execute(SNAPSHOT_BY_UUID, {"config_uuid": config_uuid}).first()
         conn.rollback()
     if row is None:
         raise Reject(404, f"No configuration {config_uuid!r}; check the integration URL.")
