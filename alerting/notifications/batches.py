@@ -18,7 +18,7 @@ from alerting import jobs
 from extensions import db
 from models import Notification
 
-SIZE = 64  # notifications per batch job
+SIZE = 100  # notifications per batch job
 STATEMENT_IDS = 1000  # ids per UPDATE (SQLite's bound-parameter limit is far above)
 
 
