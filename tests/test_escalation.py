@@ -10,6 +10,9 @@ from runtime.sweeper import sweep_once
 from tests.support import add_user, alert_json, hook, notify_config, trigger, wait_until
 
 DELAY_MINUTES = 0.02  # 1.2 s
+# Tests that respond (or end the alert) before the next step need the step not to be due yet when
+# they act: 3 s, so a first dispatch slowed by a loaded machine cannot outlast the delay.
+ACT_FIRST_DELAY_MINUTES = 0.05
 OPTIONS = [{"text": "Acknowledge", "action": "STOP_NOTIFYING_USER"},
            {"text": "Noted", "action": "RECORD_RESPONSE"},
            {"text": "Pass it on", "action": "ESCALATE"},
@@ -37,8 +40,8 @@ def run_until(run_jobs, receiver, wanted, timeout=10):
     wait_until(reached, timeout, interval=0.2, message=f"notifications to {wanted}")
 
 
-def after_the_delay(run_jobs, seconds=DELAY_MINUTES * 60 + 0.5):
-    deadline = time.monotonic() + seconds
+def after_the_delay(run_jobs, minutes=DELAY_MINUTES):
+    deadline = time.monotonic() + minutes * 60 + 0.5
     while time.monotonic() < deadline:
         run_jobs()
         time.sleep(0.2)
@@ -63,22 +66,22 @@ def test_it_notifies_the_next_member_only_when_no_one_responds(api, client, run_
 
 
 def test_a_stopping_response_stops_the_escalation(api, client, run_jobs, receiver):
-    created = setup_team(api, client, receiver)
+    created = setup_team(api, client, receiver, delay=ACT_FIRST_DELAY_MINUTES)
     run_jobs()
     receiver.wait_for(1)
     respond(api, created["alertId"], "alice", "Acknowledge")
-    after_the_delay(run_jobs)
+    after_the_delay(run_jobs, ACT_FIRST_DELAY_MINUTES)
     sweep_once(utcnow() + timedelta(seconds=60))
     assert paths(receiver) == ["/alice"]
     assert db.session.query(AlertTarget).one().state == "stopped"
 
 
 def test_stop_notifying_target_stops_it_too(api, client, run_jobs, receiver):
-    created = setup_team(api, client, receiver)
+    created = setup_team(api, client, receiver, delay=ACT_FIRST_DELAY_MINUTES)
     run_jobs()
     receiver.wait_for(1)
     respond(api, created["alertId"], "alice", "Not my team")
-    after_the_delay(run_jobs)
+    after_the_delay(run_jobs, ACT_FIRST_DELAY_MINUTES)
     assert paths(receiver) == ["/alice"]
 
 
@@ -116,10 +119,10 @@ def test_the_sweeper_recovers_a_lost_scheduled_job(api, client, run_jobs, receiv
 
 
 def test_ending_the_alert_ends_the_escalation(api, client, run_jobs, receiver):
-    created = setup_team(api, client, receiver)
+    created = setup_team(api, client, receiver, delay=ACT_FIRST_DELAY_MINUTES)
     run_jobs()
     receiver.wait_for(1)
     api.post(f"/api/v1/alerts/{created['alertId']}/status", json={"status": "TERMINATED_EXTERNAL"})
-    after_the_delay(run_jobs)
+    after_the_delay(run_jobs, ACT_FIRST_DELAY_MINUTES)
     sweep_once(utcnow() + timedelta(seconds=60))
     assert paths(receiver) == ["/alice"]
