@@ -73,6 +73,10 @@ def serving(server) -> threading.Thread:
     return threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # listen() backlog: a fan-out opens dozens of connections at once (default 5)
+
+
 class Receiver:
     """A real HTTP server on 127.0.0.1 that records requests and answers from a script.
 
@@ -98,7 +102,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = serving(self.server)
 

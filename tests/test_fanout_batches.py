@@ -45,9 +45,13 @@ def statuses():
 
 
 def assert_each_device_posted_once(receiver, devices=DEVICES):
+    """Every device got exactly one POST (the receiver logs a request as it arrives, so a second send
+    of one notification would show here) and every notification says Delivered. Its attempt count
+    may be 2: a send whose connection failed before any request arrived is retried, as it should be."""
     paths = Counter(r["path"] for r in receiver.requests)
     assert paths == Counter(f"/d{i}" for i in range(devices))
-    assert statuses() == {("Delivered", 1): devices}
+    settled = statuses()
+    assert {status for status, _ in settled} == {"Delivered"} and sum(settled.values()) == devices, settled
 
 
 def test_a_big_wave_becomes_batch_jobs_and_each_device_gets_one_post(api, client, run_jobs, receiver, small_batches):
