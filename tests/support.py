@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from email import message_from_bytes, policy
@@ -44,6 +46,34 @@ def stop_live(server) -> None:
                 pass
         wait_ended(family)
     server.stop()  # reaps it and closes the log
+
+
+def start_worker(settings, *args: str, env: dict | None = None) -> subprocess.Popen:
+    """A `klaxon worker` process (``args``: e.g. --no-sweeper) on a test's settings, in a process group
+    of its own (the worker and what it starts die together); its log is worker-<args>.log in the data dir."""
+    merged = dict(os.environ)
+    merged.update({"KLAXON_DATA_DIR": str(settings.data_dir), "KLAXON_DATABASE_URL": settings.database_url,
+                   "KLAXON_REDIS_URL": settings.redis_url, "KLAXON_SECRET_KEY": settings.secret_key,
+                   "KLAXON_BASE_URL": settings.base_url, "KLAXON_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8",
+                   "KLAXON_SWEEP_INTERVAL": "0.5", "KLAXON_LOG_LEVEL": "WARNING",
+                   "KLAXON_WEBHOOK_LEASE_SECONDS": str(settings.webhook_lease_seconds)})
+    merged.update(env or {})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    name = "-".join(arg.strip("-") for arg in args) or "default"
+    with open(settings.data_dir / f"worker-{name}.log", "ab") as log:  # the worker keeps its own copy open
+        return subprocess.Popen([sys.executable, "-m", "cli", "worker", *args], env=merged, cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_worker(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Signal a worker started by ``start_worker`` (its whole group); SIGKILL it if it is not gone in 20 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def ended(proc: psutil.Process) -> bool:

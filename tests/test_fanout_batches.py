@@ -1,9 +1,5 @@
 """Big waves in batch jobs (issue 17): a wave bigger than one batch is sent by several jobs, each
 notification exactly once; a lost batch job's rows are sent by the sweep; two workers share a wave."""
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
 
@@ -17,7 +13,17 @@ from extensions import db
 from models import Notification, utcnow
 from runtime.queue import redis_conn
 from runtime.sweeper import sweep_once
-from tests.support import ROOT, Receiver, add_user, hook, notify_config, person, trigger, wait_until
+from tests.support import (
+    Receiver,
+    add_user,
+    hook,
+    notify_config,
+    person,
+    start_worker,
+    stop_worker,
+    trigger,
+    wait_until,
+)
 
 DEVICES = 10
 
@@ -109,33 +115,12 @@ def test_a_batch_whose_worker_died_after_its_claim_is_sent_again_by_the_sweep(ap
     assert_each_device_posted_once(receiver)
 
 
-def start_worker(settings):
-    env = dict(os.environ)
-    env.update({"KLAXON_DATA_DIR": str(settings.data_dir), "KLAXON_DATABASE_URL": settings.database_url,
-                "KLAXON_REDIS_URL": settings.redis_url, "KLAXON_SECRET_KEY": settings.secret_key,
-                "KLAXON_BASE_URL": settings.base_url, "KLAXON_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8",
-                "KLAXON_NOTIFY_RETRY_SCHEDULE": "0,0,0", "KLAXON_LOG_LEVEL": "WARNING"})
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    log = open(settings.data_dir / "workers.log", "ab")  # noqa: SIM115 (the worker keeps it open)
-    return subprocess.Popen([sys.executable, "-m", "cli", "worker", "--no-sweeper"], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @pytest.mark.slow
 def test_two_workers_share_one_wave(api, client, settings):
     devices = 2 * batches.SIZE + 2  # the dispatcher's batch, then batch jobs of SIZE and 2
     with Receiver(delay=0.05) as receiver:  # each batch takes a while, so the idle worker takes the next
-        procs = [start_worker(settings) for _ in range(2)]
+        procs = [start_worker(settings, "--no-sweeper", env={"KLAXON_NOTIFY_RETRY_SCHEDULE": "0,0,0"})
+                 for _ in range(2)]
         try:
             wait_until(lambda: len(Worker.all(connection=redis_conn())) == 2, 60, message="two workers up")
             big_wave(api, client, receiver, devices)
@@ -148,7 +133,7 @@ def test_two_workers_share_one_wave(api, client, settings):
                               else None, 30, message="three jobs counted")
         finally:
             for proc in procs:
-                stop(proc)
+                stop_worker(proc)
     assert_each_device_posted_once(receiver, devices)
     assert done[0] >= 1, f"one worker sent the whole wave (jobs per worker: {done})"
     assert sum(done) == 3  # one dispatch job and two batch jobs
