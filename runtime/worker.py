@@ -46,7 +46,9 @@ class KlaxonWorker(SimpleWorker):
                 # An idle RQ worker stops by raising StopRequested from the handler, which inside a
                 # log call is caught by logging itself ("--- Logging error ---" and a traceback in
                 # the log) and lost, so the worker would wait in BLPOP until it is killed. Raise
-                # it once the log call is over instead.
+                # it once the log call is over instead. Should a job start first (its timeout takes
+                # SIGALRM over), the loop still stops before the next one: _stop_requested.
+                self._stop_requested = True
                 signal.signal(signal.SIGALRM, lambda _signum, later: on_signal(signum, later))
                 signal.setitimer(signal.ITIMER_REAL, STOP_RETRY_SECONDS)
                 return

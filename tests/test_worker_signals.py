@@ -55,6 +55,8 @@ def test_a_stop_during_a_log_line_stops_the_idle_worker_without_a_logging_error(
     try:
         with pytest.raises(StopRequested):
             logger.warning("*** Listening on the queues")
+            # until the deferred stop comes, RQ's loop would stop before taking another job
+            assert worker._stop_requested
             deadline = time.monotonic() + 2
             while time.monotonic() < deadline:  # where the worker would wait in BLPOP
                 time.sleep(0.001)
