@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from bench.harness import api_setup
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -64,7 +64,8 @@ def viewport_shot(page, name, selector=None):
     """What a phone shows at once (the full-page shot is too tall to judge at 375 px)."""
     if selector:
         page.locator(selector).scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    if SCREENSHOTS:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def test_two_shifts_a_calendar_cover_for_me_and_on_call_now(server, people, pages, sign_in):
