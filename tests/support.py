@@ -45,7 +45,24 @@ def stop_live(server) -> None:
             except psutil.NoSuchProcess:
                 pass
         wait_ended(family)
+        # and any process of this serve the snapshot missed (a child started as its parent was
+        # killed): in PostgreSQL mode a leftover RQ worker would take the next tests' jobs
+        strays = [proc for proc in psutil.process_iter() if _of_serve(proc, server.data_dir)]
+        for proc in strays:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        wait_ended(strays)
     server.stop()  # reaps it and closes the log
+
+
+def _of_serve(proc: psutil.Process, data_dir) -> bool:
+    """Whether ``proc`` runs with this serve's KLAXON_DATA_DIR (the supervisor's children inherit it)."""
+    try:
+        return proc.pid != os.getpid() and proc.environ().get("KLAXON_DATA_DIR") == str(data_dir)
+    except (psutil.Error, OSError):
+        return False
 
 
 def start_worker(settings, *args: str, env: dict | None = None) -> subprocess.Popen:
