@@ -52,7 +52,7 @@ def test_the_sweeper_delivers_everything_after_redis_is_flushed(api, client, rec
     for n in range(3):
         trigger(client, config, {"subject": f"Disk full on db-{n}"})
     assert len(webhook_messages(status="pending")) == 3
-    redis_conn().flushall()
+    redis_conn().flushdb()  # this test's db only: FLUSHALL would empty the other xdist workers' too
     run_jobs()
     assert receiver.requests == [] and len(webhook_messages(status="pending")) == 3
     handled = sweep_once()
@@ -72,7 +72,7 @@ def test_the_sweeper_leaves_leased_and_future_messages_alone(api, client, receiv
     first.locked_until = utcnow().replace(year=2100)
     second.next_attempt_at = utcnow().replace(year=2100)
     db.session.commit()
-    redis_conn().flushall()
+    redis_conn().flushdb()  # this test's db only: FLUSHALL would empty the other xdist workers' too
     assert sweep_once()["alerting.update_webhooks.outbox.sweep"] == 0
     assert get_queue("webhooks").count == 0
 
