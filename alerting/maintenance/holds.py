@@ -46,17 +46,9 @@ def hold_if_in_window(alert: Alert, cfg: Configuration) -> MaintenanceWindow | N
 
 
 def _active_for(cfg: Configuration, at: datetime) -> tuple[MaintenanceWindow, datetime] | None:
-    """windows.active_for, with the windows of the process's cache in a group-commit batch (read
+    """windows.active_for, over the windows of the process's cache in a group-commit batch (read
     again only when the configuration version changed: alerting/alerts/config_cache.py)."""
-    cached = config_cache.windows()
-    if cached is None:
-        return windows.active_for(cfg, at)
-    found = []
-    for window in cached:
-        occurrence = windows.occurrence_at(window, at) if windows.covers(window, cfg) else None
-        if occurrence is not None:
-            found.append((window, windows.ends_at(window, occurrence)))
-    return max(found, key=lambda pair: pair[1]) if found else None
+    return windows.active_for(cfg, at, config_cache.windows())
 
 
 def hold_of(alert: Alert) -> MaintenanceHold | None:

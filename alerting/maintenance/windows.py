@@ -115,10 +115,13 @@ def covers(window: MaintenanceWindow, cfg: Configuration) -> bool:
     return window.all_configurations or cfg.uuid in (window.configuration_uuids or [])
 
 
-def active_for(cfg: Configuration, at: datetime) -> tuple[MaintenanceWindow, datetime] | None:
-    """The active window covering ``cfg`` at ``at`` and when it ends; of several, the one ending last."""
+def active_for(cfg: Configuration, at: datetime, among: list[MaintenanceWindow] | None = None
+               ) -> tuple[MaintenanceWindow, datetime] | None:
+    """The active window covering ``cfg`` at ``at`` and when it ends; of several, the one ending last.
+    ``among``: the windows to look at (e.g. a cache's), else every window, read now."""
     found = []
-    for window in db.session.query(MaintenanceWindow).order_by(MaintenanceWindow.id):
+    candidates = among if among is not None else db.session.query(MaintenanceWindow).order_by(MaintenanceWindow.id)
+    for window in candidates:
         occurrence = occurrence_at(window, at) if covers(window, cfg) else None
         if occurrence is not None:
             found.append((window, ends_at(window, occurrence)))
