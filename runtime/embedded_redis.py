@@ -27,23 +27,17 @@ AOF_NAME = "klaxon.aof"
 LOG_NAME = "redis.log"  # Redis's own warnings; a pipe nobody reads would block Redis once full
 
 
-def die_with_parent():
-    """Linux: the child gets SIGTERM if its parent is killed, so nothing is orphaned. A preexec_fn:
-    it runs in the forked child before exec, so ``_PARENT`` is what the parent set before forking."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        return
-    if _PARENT and os.getppid() != _PARENT[0]:
-        os._exit(1)  # the parent died between the fork and prctl: no signal would ever come
-
-
-_PARENT: list[int] = []
-
-
-def forking() -> None:
-    """Call right before starting a child with ``die_with_parent``: the child checks it still has us."""
-    _PARENT[:] = [os.getpid()]
+def die_with_parent(parent: int):
+    """A preexec_fn for a child of process ``parent`` (Linux): the child gets SIGTERM if its parent is
+    killed, so nothing is orphaned; a parent that died between the fork and prctl makes it exit."""
+    def preexec() -> None:
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            return
+        if os.getppid() != parent:
+            os._exit(1)  # no signal would ever come
+    return preexec
 
 
 def socket_path(data_dir: Path) -> Path:
@@ -99,9 +93,8 @@ def _start(data_dir: Path, appendonly: bool, timeout: float):
     with open(log_path, "ab") as log_file:
         start_at = log_file.tell()
         # Own session: a Ctrl-C to the terminal must not stop Redis before the workers finish.
-        forking()
         proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=die_with_parent)
+                                start_new_session=True, preexec_fn=die_with_parent(os.getpid()))
     url = f"unix://{sock}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

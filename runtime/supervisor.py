@@ -57,8 +57,8 @@ class Supervisor:
     def spawn(self, name, args, env):
         # Own process group: a terminal's Ctrl-C reaches only the supervisor, which then stops each child
         # once (a second signal makes an RQ worker kill its job, and gunicorn's stop wait for nothing).
-        embedded_redis.forking()
-        proc = subprocess.Popen(args, env=env, preexec_fn=embedded_redis.die_with_parent, process_group=0)
+        proc = subprocess.Popen(args, env=env, preexec_fn=embedded_redis.die_with_parent(os.getpid()),
+                                process_group=0)
         self.children[name] = (args, proc)
         log.info("started %s (pid %s)", name, proc.pid)
 
