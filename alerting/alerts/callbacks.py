@@ -13,9 +13,9 @@ from alerting.outbound.ssrf import check_url_for_save
 from extensions import db
 from models import Alert, UpdateEndpoint
 
-# on a just-created Alert: its callback endpoints, known without a query (an alert gets callbacks
-# only at its creation, in subscribe)
-NEW_CALLBACKS = "_klaxon_new_callbacks"
+# on an Alert: its callback endpoints, known without a query (an alert gets callbacks only at its
+# creation, in subscribe, so once known they stay true): set by subscribe and remember
+KNOWN_CALLBACKS = "_klaxon_known_callbacks"
 
 
 def check_urls(changes: list, field: str = "callbacks") -> None:
@@ -33,14 +33,19 @@ def subscribe(alert: Alert, callbacks: list[dict]) -> list[UpdateEndpoint]:
                                 auth_user_name=c["authUserName"], auth_password=c["authPassword"])
                  for c in callbacks]
     db.session.add_all(endpoints)
-    setattr(alert, NEW_CALLBACKS, endpoints)
+    setattr(alert, KNOWN_CALLBACKS, endpoints)
     return endpoints
 
 
+def remember(alert: Alert) -> None:
+    """Read the alert's callbacks once, so each later update of it needs no query (known_callbacks)."""
+    setattr(alert, KNOWN_CALLBACKS, of_alert(alert))
+
+
 def known_callbacks(alert: Alert, update_type: str) -> list[UpdateEndpoint] | None:
-    """The callbacks of ``update_type`` of an alert created in this session (in order), or None if
-    not known without a query."""
-    endpoints = getattr(alert, NEW_CALLBACKS, None)
+    """The callbacks of ``update_type`` of an alert created or remembered in this session (in order),
+    or None if not known without a query."""
+    endpoints = getattr(alert, KNOWN_CALLBACKS, None)
     if endpoints is None:
         return None
     return [e for e in endpoints if e.update_type == update_type]

@@ -206,7 +206,7 @@ def _to_send(alert_id: int, ids: list[int]) -> tuple[Alert, list[Notification]]:
     alert = db.session.get(Alert, alert_id)
     # each outcome's delivery update looks for the alert's callbacks and its configuration's endpoint:
     # load them once, now, not once per send (an alert gets its callbacks only when it is created)
-    setattr(alert, callbacks.NEW_CALLBACKS, callbacks.of_alert(alert))
+    callbacks.remember(alert)
     if alert.configuration is not None:
         alert.configuration.endpoint("delivery")
     notes = (db.session.query(Notification).options(joinedload(Notification.device))
