@@ -2,7 +2,8 @@
 through the editor, reads the week and month calendar (desktop and 375 px), covers the current shift with
 "cover for me" and sees "on call now" change; then responds to an alert from the alert page.
 Screenshots go to tests/artifacts/oncall-*.png."""
-from datetime import UTC, date, datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -68,7 +69,18 @@ def viewport_shot(page, name, selector=None):
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
+def clear_of_a_shift_change(margin=60):
+    """The shifts below change at 00:00 and 12:00 UTC; the test reads which one holds now and then checks who
+    is on call seconds later, so a run that starts within ``margin`` seconds of a change waits until it has
+    passed (a CI pass once crossed noon there: "Nights" chosen at 11:59:5x, "Days" on call at 12:00:0x)."""
+    now = datetime.now(UTC)
+    to_change = 43200 - (now.hour % 12 * 3600 + now.minute * 60 + now.second + now.microsecond / 1e6)
+    if to_change < margin:
+        time.sleep(to_change + 1)
+
+
 def test_two_shifts_a_calendar_cover_for_me_and_on_call_now(server, people, pages, sign_in):
+    clear_of_a_shift_change()
     page = pages.open()
     sign_in(page)
     page.goto("/people/groups")
@@ -76,7 +88,8 @@ def test_two_shifts_a_calendar_cover_for_me_and_on_call_now(server, people, page
     page.click("h2 >> text=Night Owls")
     page.wait_for_url("**/on-call")
     pages.shot(page, "oncall-empty")
-    monday = date.today() - timedelta(days=date.today().weekday())
+    today = datetime.now(UTC).date()  # the group's zone is UTC
+    monday = today - timedelta(days=today.weekday())
     page.click("button[value=add-shift]")
     page.locator("#shift-0").wait_for()
     fill_shift(page, 0, "Days", f"{monday}T00:00", f"{monday}T12:00", ["admin", "bsmith"])
