@@ -9,7 +9,7 @@ import base64
 import hmac
 import logging
 import uuid as uuidlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, jsonify, request
@@ -26,7 +26,6 @@ from alerting.sources import SourceError, parse
 from alerting.sources.pagerduty import pagerduty_error_body, pagerduty_success_body, with_dedup_key
 from extensions import db
 from models import Configuration
-from runtime import sqlite
 from runtime.metrics import ALERTS_RECEIVED
 
 bp = Blueprint("inbound", __name__)
@@ -92,18 +91,47 @@ def snapshot(cfg) -> ConfigurationSnapshot:
 
 
 def load_configuration(config_uuid: str) -> ConfigurationSnapshot:
-    """The configuration by uuid, read on a connection of its own that takes no write lock
-    (on SQLite: a deferred transaction, outside this process's writer lock; runtime.sqlite)."""
+    """The configuration by uuid, read on a pooled DBAPI connection of its own that takes no write
+    lock (on SQLite it is in autocommit mode: the SELECT is a read transaction of its own, outside
+    this process's writer lock; runtime.sqlite). The statement is compiled once per dialect: the
+    Connection and statement machinery cost ~0.2 ms a request, the SELECT itself ~0.03 ms."""
     try:
         uuidlib.UUID(config_uuid)
     except ValueError:
         raise Reject(404, f"No configuration {config_uuid!r}; check the integration URL.") from None
-    with db.engine.connect().execution_options(**{sqlite.READ_ONLY: True}) as conn:
-        row = conn.execute(SNAPSHOT_BY_UUID, {"config_uuid": config_uuid}).first()
+    sql, positional = _snapshot_sql(db.engine.dialect)
+    dbapi_error = db.engine.dialect.loaded_dbapi.Error
+    try:
+        conn = db.engine.raw_connection()  # the pool's pre-ping included
+    except dbapi_error as exc:  # the pool raises the driver's own error: as SQLAlchemy's, it is a 503
+        raise OperationalError("connect", {}, exc) from None
+    try:
+        cursor = conn.cursor()
+        cursor.execute(sql, (config_uuid,) if positional else {"config_uuid": config_uuid})
+        row = cursor.fetchone()
+        cursor.close()
         conn.rollback()
+    except dbapi_error as exc:
+        conn.invalidate()  # not given back to the pool as it is: the next checkout connects afresh
+        raise OperationalError(sql, {"config_uuid": config_uuid}, exc) from None
+    finally:
+        conn.close()  # back to the pool
     if row is None:
         raise Reject(404, f"No configuration {config_uuid!r}; check the integration URL.")
-    return ConfigurationSnapshot(*row)
+    snap = ConfigurationSnapshot(*row)
+    return replace(snap, enabled=bool(snap.enabled))  # SQLite's DBAPI gives 0 or 1
+
+
+_compiled: dict[str, tuple[str, bool]] = {}
+
+
+def _snapshot_sql(dialect) -> tuple[str, bool]:
+    """SNAPSHOT_BY_UUID as the DBAPI's SQL text, and whether its one parameter is positional."""
+    found = _compiled.get(dialect.name)
+    if found is None:
+        compiled = SNAPSHOT_BY_UUID.compile(dialect=dialect)
+        found = _compiled[dialect.name] = (str(compiled), bool(compiled.positional))
+    return found
 
 
 def read_json(limit: int, forms: bool = False):
