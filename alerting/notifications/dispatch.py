@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 
 from alerting import events, jobs
@@ -23,6 +23,7 @@ from alerting.notifications.responses import response_url
 from alerting.notifications.sending import send_batches
 from extensions import db
 from models import Alert, AlertTarget, Notification, utcnow
+from runtime import sqlite
 from runtime.metrics import NOTIFICATIONS, TIME_TO_NOTIFY
 
 EARLY = timedelta(seconds=1)
@@ -39,36 +40,72 @@ def lease() -> timedelta:
 def dispatch_pending(max_rounds: int = 50) -> int:
     """Dispatch every new alert: one job drains what many inbound requests rang for (jobs.DISPATCH_PENDING).
 
-    Alerts are claimed CLAIM_BATCH at a time, with one statement, and their first waves written
-    in one transaction, so the worker's writes take the database's write lock once per batch,
-    not four times per alert.
+    Alerts are claimed CLAIM_BATCH at a time by one statement (claim_pending) and their first
+    waves written in the same transaction, so the worker's writes take the database's write lock
+    once per batch, not four times per alert. Whether anything is left is first asked on a
+    read-only connection, so the round that finds nothing takes no write lock.
     """
     jobs.DISPATCH_PENDING.answer()
     done = 0
     for _ in range(max_rounds):
-        ids = [a for (a,) in db.session.query(Alert.id).filter(Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
-               .order_by(Alert.id).limit(CLAIM_BATCH)]
-        db.session.rollback()
-        if not ids:
+        if not _any_pending():
             break
-        dispatch_batch(ids)
-        done += len(ids)
+        now = utcnow()
+        claimed = claim_pending(now, CLAIM_BATCH)
+        if not claimed:  # another worker claimed them after the look (or holds them: it dispatches them)
+            db.session.rollback()
+            break
+        dispatch_claimed(claimed, now)
+        done += len(claimed)
     return done
 
 
-def dispatch_batch(alert_ids: list[int]) -> int:
-    """Claim the alerts of ``alert_ids`` still undispatched (one UPDATE ... RETURNING), write every
-    claimed alert's first wave, commit once, then deliver them alert by alert; returns deliveries."""
-    now = utcnow()
-    claimed = sorted(db.session.execute(
-        update(Alert).where(Alert.id.in_(alert_ids), Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
+def _any_pending() -> bool:
+    with db.engine.connect().execution_options(**{sqlite.READ_ONLY: True}) as conn:
+        found = conn.execute(select(Alert.id).where(Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
+                             .limit(1)).first()
+        conn.rollback()
+    return found is not None
+
+
+def claim_pending(now: datetime, limit: int) -> list[int]:
+    """Mark the oldest ``limit`` undispatched ACTIVE alerts dispatched, in one UPDATE ... RETURNING,
+    and return their ids in order; the caller's transaction stays open. On PostgreSQL the rows a
+    concurrent claim holds are skipped (FOR UPDATE SKIP LOCKED), so two workers take different
+    alerts instead of one waiting to find none; the outer conditions hold either way."""
+    pending = (select(Alert.id).where(Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
+               .order_by(Alert.id).limit(limit).with_for_update(skip_locked=True)
+               .cte("pending").prefix_with("MATERIALIZED", dialect="postgresql"))
+    # A CTE, computed once: as a plain IN (subquery), PostgreSQL's plan may run the subquery again
+    # and claim more than ``limit`` (seen: 4 of LIMIT 2).
+    return _claim(Alert.id.in_(select(pending.c.id)), now)
+
+
+def _claim(which, now: datetime) -> list[int]:
+    return sorted(db.session.execute(
+        update(Alert).where(which, Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
         .values(dispatched_at=now, updated_at=Alert.updated_at).returning(Alert.id)
         .execution_options(synchronize_session=False)).scalars())
+
+
+def dispatch_batch(alert_ids: list[int]) -> int:
+    """Claim the alerts of ``alert_ids`` still undispatched (one UPDATE ... RETURNING) and dispatch
+    them (dispatch_claimed); returns deliveries."""
+    now = utcnow()
+    claimed = _claim(Alert.id.in_(alert_ids), now)
     if not claimed:
         db.session.rollback()
         return 0
+    return dispatch_claimed(claimed, now)
+
+
+def dispatch_claimed(claimed: list[int], now: datetime) -> int:
+    """Write the first wave of every alert claimed in the open transaction, commit once, then deliver
+    them alert by alert; returns deliveries."""
     alerts = {a.id: a for a in db.session.query(Alert).filter(Alert.id.in_(claimed))}
-    waves = {alert_id: ([] if alerts[alert_id].suppressed else _first_wave(alerts[alert_id], now))
+    stopped = recipients.stopped_user_ids_by_alert([i for i in claimed if not alerts[i].suppressed])
+    waves = {alert_id: ([] if alerts[alert_id].suppressed
+                        else _first_wave(alerts[alert_id], now, stopped.get(alert_id, set())))
              for alert_id in claimed}
     db.session.flush()
     planned = {alert_id: batches.hand_off(alert_id, [n.id for n in notes], now) for alert_id, notes in waves.items()}
@@ -105,8 +142,11 @@ def dispatch_alert(alert_id: int) -> int:
     return deliver(alert_id, ids)
 
 
-def _first_wave(alert: Alert, now: datetime) -> list[Notification]:
-    stopped, notes = recipients.stopped_user_ids(alert.id), []
+def _first_wave(alert: Alert, now: datetime, stopped: set[int] | None = None) -> list[Notification]:
+    """``stopped``: the alert's users who asked not to be notified, when the caller read them for a batch."""
+    notes: list[Notification] = []
+    if stopped is None:
+        stopped = recipients.stopped_user_ids(alert.id)
     seen: set[int] = set()
     for target in recipients.make_targets(alert):
         planned = oncall_escalation.first_steps(alert, target, now, stopped, seen, lease())  # a group with shifts

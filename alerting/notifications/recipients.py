@@ -49,6 +49,17 @@ def stopped_user_ids(alert_id: int) -> set[int]:
                     Response.user_id.isnot(None))}
 
 
+def stopped_user_ids_by_alert(alert_ids: list[int]) -> dict[int, set[int]]:
+    """stopped_user_ids of several alerts in one query (a dispatch batch); alerts with none are absent."""
+    found: dict[int, set[int]] = {}
+    if alert_ids:
+        for alert_id, user_id in db.session.query(Response.alert_id, Response.user_id).filter(
+                Response.alert_id.in_(alert_ids), Response.action == "STOP_NOTIFYING_USER",
+                Response.user_id.isnot(None)):
+            found.setdefault(alert_id, set()).add(user_id)
+    return found
+
+
 def enabled_devices(user: User | None) -> list[Device]:
     """The user's enabled devices in order; none for a missing or deactivated user."""
     if user is None or not user.active:

@@ -1,0 +1,120 @@
+"""The worker claims new alerts in batches (issue 17; alerting/notifications/dispatch.py): one
+UPDATE ... RETURNING per batch of CLAIM_BATCH, oldest first, never the same alert twice under
+concurrent claims, no write at all when nothing is new, and the users who asked to stop read for
+a whole batch at once."""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import event
+
+from alerting.notifications import dispatch
+from extensions import db
+from models import Alert, Notification, Response, User, utcnow
+from tests.support import add_user, hook, notify_config, person, trigger
+
+
+@pytest.fixture
+def config(api, receiver):
+    for name in ("alice", "bob"):
+        add_user(api, name, [hook(receiver, "Hook", name)])
+    return notify_config(api, [person("alice"), person("bob")])
+
+
+def new_alerts(client, config, count):
+    for n in range(count):
+        trigger(client, config, {"properties": {"Summary": f"Disk full on db-{n}"}})
+    ids = [a for (a,) in db.session.query(Alert.id).filter(Alert.dispatched_at.is_(None)).order_by(Alert.id)]
+    db.session.rollback()  # the test's session holds no transaction (on SQLite: no writer turn)
+    return ids
+
+
+class Statements:
+    """The SQL this process sends while it is in the with block."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def _record(self, conn, cursor, statement, *args):
+        self.seen.append(" ".join(statement.split()))
+
+    def __enter__(self):
+        event.listen(db.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(db.engine, "before_cursor_execute", self._record)
+
+    def claims(self):
+        return [s for s in self.seen if "UPDATE alerts SET dispatched_at" in s]
+
+    def writes(self):
+        return [s for s in self.seen if s.split(" ", 1)[0] in ("UPDATE", "INSERT", "DELETE")
+                or s.startswith("BEGIN IMMEDIATE")]
+
+
+def test_claims_take_the_oldest_active_alerts_a_batch_at_a_time(app, client, config):
+    ids = new_alerts(client, config, 5)
+    suspended = db.session.get(Alert, ids[1])
+    suspended.status = "SUSPENDED"
+    db.session.commit()
+    now = utcnow()
+    assert dispatch.claim_pending(now, 2) == [ids[0], ids[2]]
+    db.session.commit()
+    assert dispatch.claim_pending(now, 2) == [ids[3], ids[4]]
+    db.session.commit()
+    assert dispatch.claim_pending(now, 2) == []
+    db.session.rollback()
+    assert db.session.get(Alert, ids[1]).dispatched_at is None  # a suspended alert waits for its resume
+
+
+def test_dispatch_pending_claims_with_one_statement_per_batch_and_writes_nothing_when_idle(app, client, config,
+                                                                                          monkeypatch):
+    monkeypatch.setattr(dispatch, "CLAIM_BATCH", 4)
+    ids = new_alerts(client, config, 10)
+    with Statements() as sql:
+        assert dispatch.dispatch_pending() == 10
+    assert len(sql.claims()) == 3  # 4 + 4 + 2, then an empty look that claims nothing
+    db.session.rollback()
+    assert db.session.query(Alert).filter(Alert.id.in_(ids), Alert.dispatched_at.is_(None)).count() == 0
+    with Statements() as idle:
+        assert dispatch.dispatch_pending() == 0
+    looks = [s for s in idle.seen if s != "BEGIN"]  # SQLite's deferred BEGIN of the read-only connection
+    assert idle.writes() == [] and len(looks) == 1 and looks[0].startswith("SELECT"), idle.seen
+
+
+def test_concurrent_claims_never_take_one_alert_twice(app, client, config):
+    ids = new_alerts(client, config, 40)
+    barrier = threading.Barrier(4, timeout=30)
+
+    def claimer():
+        with app.app_context():
+            barrier.wait()
+            mine = []
+            for _ in range(40):  # bounded: 40 alerts, at least one each round until none is left
+                got = dispatch.claim_pending(utcnow(), 3)
+                db.session.commit()
+                if not got and not dispatch._any_pending():
+                    break
+                mine += got
+            db.session.remove()
+            return mine
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        taken = [i for mine in pool.map(lambda _: claimer(), range(4)) for i in mine]
+    assert sorted(taken) == ids  # each alert exactly once
+
+
+def test_the_users_who_stopped_are_read_for_the_batch_and_kept_per_alert(app, client, config, receiver):
+    first, second = new_alerts(client, config, 2)
+    alice = db.session.query(User).filter_by(username="alice").one()
+    db.session.add(Response(alert_id=first, user_id=alice.id, recipient="alice", response="Acknowledge",
+                            action="STOP_NOTIFYING_USER"))
+    db.session.commit()
+    with Statements() as sql:
+        assert dispatch.dispatch_pending() == 2  # alerts: bob is notified twice, alice only of the second
+    assert len([s for s in sql.seen if s.startswith("SELECT responses.alert_id")]) == 1
+    receiver.wait_for(3)
+    db.session.rollback()
+    sent = sorted(db.session.query(Notification.alert_id, Notification.recipient))
+    assert sent == [(first, "bob"), (second, "alice"), (second, "bob")]
