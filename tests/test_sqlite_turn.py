@@ -46,11 +46,16 @@ def take(engine, seconds: float) -> None:
     sqlite._take_turn(engine, time.monotonic() + seconds)
 
 
-def test_a_free_turn_is_taken_and_given_back(engine, other_process):
-    take(engine, 1)
+def held_then_given_back(engine, other_process) -> None:
+    """This process holds the turn (the other cannot lock), and gives it back (now it can)."""
     assert not other_process.can_lock()
     sqlite._give_turn(engine)
     assert other_process.can_lock()
+
+
+def test_a_free_turn_is_taken_and_given_back(engine, other_process):
+    take(engine, 1)
+    held_then_given_back(engine, other_process)
 
 
 def test_a_held_turn_is_waited_for_until_it_is_released(engine, other_process):
@@ -60,9 +65,7 @@ def test_a_held_turn_is_waited_for_until_it_is_released(engine, other_process):
     take(engine, 5)
     waited = time.monotonic() - started
     assert 0.25 <= waited < 4  # woken by the release, long before the deadline
-    assert not other_process.can_lock()
-    sqlite._give_turn(engine)
-    assert other_process.can_lock()
+    held_then_given_back(engine, other_process)
 
 
 def test_waiting_for_the_turn_does_not_spin(engine, other_process):
@@ -86,9 +89,7 @@ def test_past_the_deadline_it_fails_and_the_late_waiter_gives_the_turn_back(engi
     other_process.unlock()
     # the abandoned waiter gets the lock and releases it at once; the next turn is a real one
     take(engine, 5)
-    assert not other_process.can_lock()
-    sqlite._give_turn(engine)
-    assert other_process.can_lock()
+    held_then_given_back(engine, other_process)
 
 
 def test_while_an_abandoned_waiter_still_waits_a_new_turn_waits_for_it(engine, other_process):
@@ -99,6 +100,4 @@ def test_while_an_abandoned_waiter_still_waits_a_new_turn_waits_for_it(engine, o
         take(engine, 0.1)  # the other process still holds it: the abandoned waiter is still waiting
     other_process.unlock()
     take(engine, 5)
-    assert not other_process.can_lock()
-    sqlite._give_turn(engine)
-    assert other_process.can_lock()
+    held_then_given_back(engine, other_process)
