@@ -1,5 +1,5 @@
 """Alerts, their notifications, responses, escalation targets and timeline."""
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 
 from models.base import db, new_uuid, utcnow
 
@@ -15,6 +15,10 @@ class Alert(db.Model):
         Index("ix_alerts_dedup", "configuration_id", "dedup_key", "status"),
         Index("ix_alerts_status_id", "status", "id"),
         Index("ix_alerts_configuration_id_id", "configuration_id", "id"),
+        # the new alerts the workers claim (dispatch.claim_pending): without it every look and claim
+        # walked all the ACTIVE alerts in ix_alerts_status_id to find the few undispatched ones
+        Index("ix_alerts_undispatched", "status", "id", sqlite_where=text("dispatched_at IS NULL"),
+              postgresql_where=text("dispatched_at IS NULL")),
     )
     id = db.Column(db.Integer, primary_key=True)  # the public eventIdentifier
     uuid = db.Column(db.String(36), unique=True, nullable=False, default=new_uuid)

@@ -118,3 +118,20 @@ def test_the_users_who_stopped_are_read_for_the_batch_and_kept_per_alert(app, cl
     db.session.rollback()
     sent = sorted(db.session.query(Notification.alert_id, Notification.recipient))
     assert sent == [(first, "bob"), (second, "alice"), (second, "bob")]
+
+
+def test_the_look_and_the_claim_read_the_undispatched_index_not_every_active_alert(app):
+    """ix_alerts_undispatched holds only the new alerts; through ix_alerts_status_id every round walked
+    all the ACTIVE ones (SQLite's plan is fixed without statistics; PostgreSQL's depends on them)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL chooses its plan from table statistics; the SQLite pass checks the statements")
+    from sqlalchemy import select
+
+    look = select(Alert.id).where(Alert.dispatched_at.is_(None), Alert.status == "ACTIVE").limit(1)
+    pending = look.order_by(Alert.id).limit(32)
+    for statement in (look, pending):
+        compiled = statement.compile(db.engine)
+        values = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        plan = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values).all()
+        assert any("ix_alerts_undispatched" in row[-1] for row in plan), plan
+    db.session.rollback()
