@@ -30,6 +30,7 @@ EARLY = timedelta(seconds=1)
 GRACE = timedelta(seconds=5)  # leave a due retry to its scheduled job this long before sweeping it
 UNDISPATCHED_AFTER = timedelta(seconds=5)
 CLAIM_BATCH = 32  # new alerts claimed by one statement
+UNDISPATCHED = (Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")  # new alerts no worker has claimed
 
 
 def lease() -> timedelta:
@@ -62,8 +63,7 @@ def dispatch_pending(max_rounds: int = 50) -> int:
 
 def _any_pending() -> bool:
     with db.engine.connect().execution_options(**{sqlite.READ_ONLY: True}) as conn:
-        found = conn.execute(select(Alert.id).where(Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
-                             .limit(1)).first()
+        found = conn.execute(select(Alert.id).where(*UNDISPATCHED).limit(1)).first()
         conn.rollback()
     return found is not None
 
@@ -73,8 +73,7 @@ def claim_pending(now: datetime, limit: int) -> list[int]:
     and return their ids in order; the caller's transaction stays open. On PostgreSQL the rows a
     concurrent claim holds are skipped (FOR UPDATE SKIP LOCKED), so two workers take different
     alerts instead of one waiting to find none; the outer conditions hold either way."""
-    pending = (select(Alert.id).where(Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
-               .order_by(Alert.id).limit(limit).with_for_update(skip_locked=True)
+    pending = (select(Alert.id).where(*UNDISPATCHED).order_by(Alert.id).limit(limit).with_for_update(skip_locked=True)
                .cte("pending").prefix_with("MATERIALIZED", dialect="postgresql"))
     # A CTE, computed once: as a plain IN (subquery), PostgreSQL's plan may run the subquery again
     # and claim more than ``limit`` (seen: 4 of LIMIT 2).
@@ -83,20 +82,8 @@ def claim_pending(now: datetime, limit: int) -> list[int]:
 
 def _claim(which, now: datetime) -> list[int]:
     return sorted(db.session.execute(
-        update(Alert).where(which, Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
-        .values(dispatched_at=now, updated_at=Alert.updated_at).returning(Alert.id)
-        .execution_options(synchronize_session=False)).scalars())
-
-
-def dispatch_batch(alert_ids: list[int]) -> int:
-    """Claim the alerts of ``alert_ids`` still undispatched (one UPDATE ... RETURNING) and dispatch
-    them (dispatch_claimed); returns deliveries."""
-    now = utcnow()
-    claimed = _claim(Alert.id.in_(alert_ids), now)
-    if not claimed:
-        db.session.rollback()
-        return 0
-    return dispatch_claimed(claimed, now)
+        update(Alert).where(which, *UNDISPATCHED).values(dispatched_at=now, updated_at=Alert.updated_at)
+        .returning(Alert.id).execution_options(synchronize_session=False)).scalars())
 
 
 def dispatch_claimed(claimed: list[int], now: datetime) -> int:
@@ -127,26 +114,16 @@ def dispatch_alert(alert_id: int) -> int:
     Suppressed alerts notify nobody; a SUSPENDED alert is left undispatched until it is resumed.
     """
     now = utcnow()
-    claimed = db.session.execute(
-        update(Alert).where(Alert.id == alert_id, Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")
-        .values(dispatched_at=now, updated_at=Alert.updated_at)
-        .execution_options(synchronize_session=False)).rowcount
+    claimed = _claim(Alert.id == alert_id, now)
     if not claimed:
         db.session.rollback()
         return 0
-    alert = db.session.get(Alert, alert_id)
-    notes = [] if alert.suppressed else _first_wave(alert, now)
-    db.session.flush()
-    ids = batches.hand_off(alert_id, [n.id for n in notes], now)
-    db.session.commit()
-    return deliver(alert_id, ids)
+    return dispatch_claimed(claimed, now)
 
 
-def _first_wave(alert: Alert, now: datetime, stopped: set[int] | None = None) -> list[Notification]:
-    """``stopped``: the alert's users who asked not to be notified, when the caller read them for a batch."""
+def _first_wave(alert: Alert, now: datetime, stopped: set[int]) -> list[Notification]:
+    """``stopped``: the alert's users who asked not to be notified."""
     notes: list[Notification] = []
-    if stopped is None:
-        stopped = recipients.stopped_user_ids(alert.id)
     seen: set[int] = set()
     for target in recipients.make_targets(alert):
         planned = oncall_escalation.first_steps(alert, target, now, stopped, seen, lease())  # a group with shifts
@@ -352,8 +329,7 @@ def send_test_message(device, actor: str | None = None) -> tuple[bool, str]:
 def sweep(now: datetime) -> int:
     """Dispatch alerts whose job was lost; resend notifications whose retry is due or whose worker died."""
     lost = [a for (a,) in db.session.query(Alert.id)
-            .filter(Alert.dispatched_at.is_(None), Alert.status == "ACTIVE",
-                    Alert.created_at <= now - UNDISPATCHED_AFTER).order_by(Alert.id).limit(50)]
+            .filter(*UNDISPATCHED, Alert.created_at <= now - UNDISPATCHED_AFTER).order_by(Alert.id).limit(50)]
     db.session.rollback()
     for alert_id in lost:
         dispatch_alert(alert_id)

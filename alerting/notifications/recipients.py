@@ -42,11 +42,12 @@ def notified_device_ids(alert_id: int) -> set[int]:
             .filter(Notification.alert_id == alert_id, Notification.device_id.isnot(None))}
 
 
+STOPPED = (Response.action == "STOP_NOTIFYING_USER", Response.user_id.isnot(None))  # a user's "stop notifying me"
+
+
 def stopped_user_ids(alert_id: int) -> set[int]:
     """Users who asked not to be notified of this alert any more."""
-    return {u for (u,) in db.session.query(Response.user_id)
-            .filter(Response.alert_id == alert_id, Response.action == "STOP_NOTIFYING_USER",
-                    Response.user_id.isnot(None))}
+    return {u for (u,) in db.session.query(Response.user_id).filter(Response.alert_id == alert_id, *STOPPED)}
 
 
 def stopped_user_ids_by_alert(alert_ids: list[int]) -> dict[int, set[int]]:
@@ -54,8 +55,7 @@ def stopped_user_ids_by_alert(alert_ids: list[int]) -> dict[int, set[int]]:
     found: dict[int, set[int]] = {}
     if alert_ids:
         for alert_id, user_id in db.session.query(Response.alert_id, Response.user_id).filter(
-                Response.alert_id.in_(alert_ids), Response.action == "STOP_NOTIFYING_USER",
-                Response.user_id.isnot(None)):
+                Response.alert_id.in_(alert_ids), *STOPPED):
             found.setdefault(alert_id, set()).add(user_id)
     return found
 
