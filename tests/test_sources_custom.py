@@ -131,11 +131,13 @@ def test_a_sandbox_escape_fails_safely(template):
     "{% for i in range(100000) %}xxxxxxxxxx{% endfor %}",
 ])
 def test_a_template_that_would_blow_up_fails_fast(template):
-    started = time.monotonic()
+    """Fast in this process's CPU time, as tests/test_sandbox.py counts it: what an unbounded render
+    spends, and what a loaded machine's other processes do not inflate (wall time once read 1.1 s)."""
+    started = time.process_time()
     with pytest.raises(SourceError) as caught:
         rendered(template)
     assert caught.value.field == "mapping.subject"
-    assert time.monotonic() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 @pytest.mark.parametrize("template", [
