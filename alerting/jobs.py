@@ -39,8 +39,12 @@ class Job:
         """After commit, make sure one job is pending to drain the work of this bell."""
         queue.ring_after_commit(self._bell(), self.queue, self.function, timeout=self.timeout)
 
+    def ring(self) -> None:
+        """Make sure one job is pending to drain the work of this bell, now (no transaction)."""
+        queue.ring(self._bell(), self.queue, self.function, timeout=self.timeout)
+
     def answer(self) -> None:
-        """Called by the draining job before it reads the work, so later commits ring again."""
+        """Called by the draining job once it no longer takes new work, so later commits ring again."""
         queue.answer(self._bell())
 
     def _bell(self) -> str:

@@ -76,20 +76,23 @@ def ring_after_commit(bell: str, queue_name: str, func: str, timeout: int = 120)
     """After commit, make sure one job ``func`` is pending to drain all work of kind ``bell``.
 
     Many commits share one job: only the first sets the bell's flag and queues; the job clears
-    the flag (``answer``) before it reads what is due, so nothing committed later is missed.
+    the flag (``answer``) when it stops taking new work and then looks once more, so nothing
+    committed later is missed.
     """
     db.session.info.setdefault(PENDING_KEY, []).append(("bell", bell, queue_name, func, timeout))
 
 
 def answer(bell: str) -> None:
-    """Called by the draining job before it reads the work, so later commits ring again."""
+    """Called by the draining job once it no longer takes new work (then it looks once more), so
+    later commits ring again."""
     try:
         redis_conn().delete(f"klaxon:bell:{bell}")
     except (RedisError, OSError):
         pass
 
 
-def _ring(bell, queue_name, func, timeout):
+def ring(bell, queue_name, func, timeout):
+    """Set the bell's flag and, if it was not set, queue ``func``."""
     try:
         first = redis_conn().set(f"klaxon:bell:{bell}", "1", nx=True, ex=30)
     except (RedisError, OSError) as exc:
@@ -102,7 +105,7 @@ def _ring(bell, queue_name, func, timeout):
 def _run_after_commit(session):
     for item in session.info.pop(PENDING_KEY, None) or ():
         if item[0] == "bell":
-            _ring(*item[1:])
+            ring(*item[1:])
         else:
             _, queue_name, func, args, options = item
             enqueue_now(queue_name, func, *args, **options)

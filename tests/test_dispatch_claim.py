@@ -8,9 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import event
 
+from alerting import jobs
 from alerting.notifications import dispatch
 from extensions import db
 from models import Alert, Notification, Response, User, utcnow
+from runtime import queue
 from tests.support import add_user, hook, notify_config, person, trigger
 
 
@@ -80,7 +82,8 @@ def test_dispatch_pending_claims_with_one_statement_per_batch_and_writes_nothing
     with Statements() as idle:
         assert dispatch.dispatch_pending() == 0
     looks = [s for s in idle.seen if s != "BEGIN"]  # SQLite's deferred BEGIN of the read-only connection
-    assert idle.writes() == [] and len(looks) == 1 and looks[0].startswith("SELECT"), idle.seen
+    # one look, then the one after the bell's answer (dispatch_pending's docstring)
+    assert idle.writes() == [] and len(looks) == 2 and all(s.startswith("SELECT") for s in looks), idle.seen
 
 
 def test_concurrent_claims_never_take_one_alert_twice(app, client, config):
@@ -135,3 +138,95 @@ def test_the_look_and_the_claim_read_the_undispatched_index_not_every_active_ale
         plan = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values).all()
         assert any("ix_alerts_undispatched" in row[-1] for row in plan), plan
     db.session.rollback()
+
+
+BELL = "klaxon:bell:dispatch"
+
+
+@pytest.fixture
+def quiet(api):
+    """A configuration whose alerts notify no one (its one recipient has no device): nothing to send."""
+    add_user(api, "carol", [])
+    return notify_config(api, [person("carol")])
+
+
+def dispatch_jobs() -> int:
+    return sum(job.func_name == jobs.DISPATCH_PENDING.function for job in queue.get_queue("notify").get_jobs())
+
+
+def as_if_a_worker_took_the_job():
+    """The bell rung by the triggers stays set; its job is gone from the queue (a worker has it)."""
+    assert queue.redis_conn().exists(BELL)
+    queue.get_queue("notify").empty()
+
+
+def test_alerts_committed_while_the_job_drains_are_taken_by_it_without_a_job_of_their_own(app, client, quiet,
+                                                                                          monkeypatch):
+    monkeypatch.setattr(dispatch, "CLAIM_BATCH", 1)
+    new_alerts(client, quiet, 3)
+    as_if_a_worker_took_the_job()
+    claimed_by_round = []
+    real = dispatch.dispatch_claimed
+
+    def and_one_more_arrives(claimed, now, **kw):
+        result = real(claimed, now, **kw)  # committed: no transaction is open
+        claimed_by_round.append(claimed)
+        if len(claimed_by_round) == 1:
+            trigger(client, quiet, {"properties": {"Summary": "arrived while the job drained"}})
+            assert dispatch_jobs() == 0  # the bell was still rung: no job for it
+        return result
+
+    monkeypatch.setattr(dispatch, "dispatch_claimed", and_one_more_arrives)
+    assert dispatch.dispatch_pending() == 4
+    assert len(claimed_by_round) == 4 and dispatch_jobs() == 0
+    assert not queue.redis_conn().exists(BELL)  # answered: the next commit rings a new job
+    db.session.rollback()
+    assert db.session.query(Alert).filter(Alert.dispatched_at.is_(None)).count() == 0
+
+
+def test_an_alert_committed_just_before_the_answer_gets_a_successor_job(app, client, quiet, monkeypatch):
+    new_alerts(client, quiet, 1)
+    as_if_a_worker_took_the_job()
+    real = queue.answer
+
+    def late_commit_then_answer(bell):
+        if bell == "dispatch":  # after the job's last empty look, before its answer: the ring finds the bell set
+            trigger(client, quiet, {"properties": {"Summary": "just before the answer"}})
+            assert dispatch_jobs() == 0
+        real(bell)
+
+    monkeypatch.setattr(queue, "answer", late_commit_then_answer)
+    assert dispatch.dispatch_pending() == 1
+    monkeypatch.setattr(queue, "answer", real)
+    assert dispatch_jobs() == 1  # rung by the look after the answer
+    db.session.rollback()
+    assert db.session.query(Alert).filter(Alert.dispatched_at.is_(None)).count() == 1
+    assert dispatch.dispatch_pending() == 1  # the successor takes it
+
+
+def test_a_job_that_stops_at_its_round_limit_rings_a_successor(app, client, quiet, monkeypatch):
+    monkeypatch.setattr(dispatch, "CLAIM_BATCH", 1)
+    new_alerts(client, quiet, 3)
+    as_if_a_worker_took_the_job()
+    assert dispatch.dispatch_pending(max_rounds=2) == 2
+    assert dispatch_jobs() == 1 and queue.redis_conn().exists(BELL)
+    queue.get_queue("notify").empty()
+    assert dispatch.dispatch_pending() == 1
+    assert dispatch_jobs() == 0 and not queue.redis_conn().exists(BELL)
+
+
+def test_a_job_answers_the_bell_before_it_sends_so_another_worker_can_take_new_alerts(app, client, config,
+                                                                                       receiver, monkeypatch):
+    new_alerts(client, config, 1)
+    as_if_a_worker_took_the_job()
+    rung_while_sending = []
+    real = dispatch.deliver
+
+    def deliver(alert_id, ids):
+        rung_while_sending.append(bool(queue.redis_conn().exists(BELL)))
+        return real(alert_id, ids)
+
+    monkeypatch.setattr(dispatch, "deliver", deliver)
+    assert dispatch.dispatch_pending() == 1
+    assert rung_while_sending == [False]
+    receiver.wait_for(2)

@@ -165,7 +165,7 @@ def test_a_listener_failing_after_the_commit_answers_202_and_stores_the_batch_on
     def failing_ring(*args):
         raise RuntimeError("after the commit")
 
-    monkeypatch.setattr(queue, "_ring", failing_ring)  # the dispatch bell, rung by an after_commit listener
+    monkeypatch.setattr(queue, "ring", failing_ring)  # the dispatch bell, rung by an after_commit listener
     answers = fire(app, config, [{"subject": f"after commit {i}"} for i in range(6)])
     assert [a.status_code for a in answers] == [202] * 6
     db.session.rollback()

@@ -45,9 +45,22 @@ def dispatch_pending(max_rounds: int = 50) -> int:
     waves written in the same transaction, so the worker's writes take the database's write lock
     once per batch, not four times per alert. Whether anything is left is first asked on a
     read-only connection, so the round that finds nothing takes no write lock.
+
+    The bell stays rung while this job drains, so alerts committed meanwhile are taken by its next
+    round instead of each ringing a job of their own (an RQ job costs more than a round). It is
+    answered before the first notification is sent (a worker that sends lets another take the new
+    alerts) or when nothing is left; then one last look, after the answer, rings a successor for
+    what committed just before it, so no alert waits for the sweeper.
     """
-    jobs.DISPATCH_PENDING.answer()
     done = 0
+    answered = contended = False
+
+    def answer() -> None:
+        nonlocal answered
+        if not answered:
+            jobs.DISPATCH_PENDING.answer()
+            answered = True
+
     for _ in range(max_rounds):
         if not _any_pending():
             break
@@ -55,9 +68,13 @@ def dispatch_pending(max_rounds: int = 50) -> int:
         claimed = claim_pending(now, CLAIM_BATCH)
         if not claimed:  # another worker claimed them after the look (or holds them: it dispatches them)
             db.session.rollback()
+            contended = True
             break
-        dispatch_claimed(claimed, now)
+        dispatch_claimed(claimed, now, before_sending=answer)
         done += len(claimed)
+    answer()
+    if not contended and _any_pending():  # committed before the answer, or left by max_rounds
+        jobs.DISPATCH_PENDING.ring()
     return done
 
 
@@ -86,9 +103,10 @@ def _claim(which, now: datetime) -> list[int]:
         .returning(Alert.id).execution_options(synchronize_session=False)).scalars())
 
 
-def dispatch_claimed(claimed: list[int], now: datetime) -> int:
+def dispatch_claimed(claimed: list[int], now: datetime, before_sending=None) -> int:
     """Write the first wave of every alert claimed in the open transaction, commit once, then deliver
-    them alert by alert; returns deliveries."""
+    them alert by alert (calling ``before_sending()`` first, if there is anything to send); returns
+    deliveries."""
     alerts = {a.id: a for a in db.session.query(Alert).filter(Alert.id.in_(claimed))}
     stopped = recipients.stopped_user_ids_by_alert([i for i in claimed if not alerts[i].suppressed])
     waves = {alert_id: ([] if alerts[alert_id].suppressed
@@ -97,6 +115,8 @@ def dispatch_claimed(claimed: list[int], now: datetime) -> int:
     db.session.flush()
     planned = {alert_id: batches.hand_off(alert_id, [n.id for n in notes], now) for alert_id, notes in waves.items()}
     db.session.commit()
+    if before_sending is not None and any(planned.values()):
+        before_sending()
     delivered, renewed = 0, time.monotonic()
     for position, alert_id in enumerate(claimed):
         if time.monotonic() - renewed > lease().total_seconds() / 3:  # the rest stay leased to this worker
