@@ -20,6 +20,7 @@ from rq.scheduler import RQScheduler
 from rq.worker import WorkerStatus
 
 import workers
+from runtime.collector import freeze_what_started
 from runtime.queue import QUEUES, redis_conn
 from runtime.sweeper import sweep_forever
 
@@ -82,6 +83,7 @@ def preload_jobs() -> list[str]:
 def run_worker(app, burst=False, sweeper=True) -> int:
     workers._app = app
     preload_jobs()
+    freeze_what_started()  # what the app and the jobs loaded stays out of later collections (runtime/collector.py)
     level = app.config["KLAXON"].log_level
     with app.app_context():
         conn = redis_conn()
