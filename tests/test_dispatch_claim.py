@@ -230,3 +230,19 @@ def test_a_job_answers_the_bell_before_it_sends_so_another_worker_can_take_new_a
     assert dispatch.dispatch_pending() == 1
     assert rung_while_sending == [False]
     receiver.wait_for(2)
+
+
+def test_a_job_that_fails_answers_the_bell_so_later_alerts_still_ring(app, client, quiet, monkeypatch):
+    new_alerts(client, quiet, 1)
+    as_if_a_worker_took_the_job()
+
+    def broken(claimed, now, **kw):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(dispatch, "dispatch_claimed", broken)
+    with pytest.raises(RuntimeError):
+        dispatch.dispatch_pending()
+    db.session.rollback()
+    assert not queue.redis_conn().exists(BELL)
+    trigger(client, quiet, {"properties": {"Summary": "after the failure"}})
+    assert dispatch_jobs() == 1  # rang at once, not after the bell's 30 s expiry or the sweeper

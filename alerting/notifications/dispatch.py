@@ -61,18 +61,20 @@ def dispatch_pending(max_rounds: int = 50) -> int:
             jobs.DISPATCH_PENDING.answer()
             answered = True
 
-    for _ in range(max_rounds):
-        if not _any_pending():
-            break
-        now = utcnow()
-        claimed = claim_pending(now, CLAIM_BATCH)
-        if not claimed:  # another worker claimed them after the look (or holds them: it dispatches them)
-            db.session.rollback()
-            contended = True
-            break
-        dispatch_claimed(claimed, now, before_sending=answer)
-        done += len(claimed)
-    answer()
+    try:
+        for _ in range(max_rounds):
+            if not _any_pending():
+                break
+            now = utcnow()
+            claimed = claim_pending(now, CLAIM_BATCH)
+            if not claimed:  # another worker claimed them after the look (or holds them: it dispatches them)
+                db.session.rollback()
+                contended = True
+                break
+            dispatch_claimed(claimed, now, before_sending=answer)
+            done += len(claimed)
+    finally:
+        answer()  # a job that failed must not keep later commits from ringing
     if not contended and _any_pending():  # committed before the answer, or left by max_rounds
         jobs.DISPATCH_PENDING.ring()
     return done
