@@ -43,6 +43,10 @@ class Job:
         """Make sure one job is pending to drain the work of this bell, now (no transaction)."""
         queue.ring(self._bell(), self.queue, self.function, timeout=self.timeout)
 
+    def keep_rung(self) -> None:
+        """Called by the draining job each round, so its bell lapses soon after it stops."""
+        queue.keep_rung(self._bell())
+
     def answer(self) -> None:
         """Called by the draining job once it no longer takes new work, so later commits ring again."""
         queue.answer(self._bell())

@@ -82,6 +82,18 @@ def ring_after_commit(bell: str, queue_name: str, func: str, timeout: int = 120)
     db.session.info.setdefault(PENDING_KEY, []).append(("bell", bell, queue_name, func, timeout))
 
 
+HELD_SECONDS = 5  # how long a draining job's bell outlives the job's last round (a killed job's, say)
+
+
+def keep_rung(bell: str) -> None:
+    """Called by the draining job each round: its bell stays set while it runs and ends
+    HELD_SECONDS after it stops (a SIGKILLed job's bell then no longer mutes new commits)."""
+    try:
+        redis_conn().expire(f"klaxon:bell:{bell}", HELD_SECONDS)
+    except (RedisError, OSError):
+        pass
+
+
 def answer(bell: str) -> None:
     """Called by the draining job once it no longer takes new work (then it looks once more), so
     later commits ring again."""

@@ -246,3 +246,20 @@ def test_a_job_that_fails_answers_the_bell_so_later_alerts_still_ring(app, clien
     assert not queue.redis_conn().exists(BELL)
     trigger(client, quiet, {"properties": {"Summary": "after the failure"}})
     assert dispatch_jobs() == 1  # rang at once, not after the bell's 30 s expiry or the sweeper
+
+
+def test_a_draining_jobs_bell_lapses_within_seconds_if_the_job_dies(app, client, quiet, monkeypatch):
+    monkeypatch.setattr(dispatch, "CLAIM_BATCH", 1)
+    new_alerts(client, quiet, 2)
+    as_if_a_worker_took_the_job()
+    assert queue.redis_conn().ttl(BELL) > queue.HELD_SECONDS  # as rung: long enough for a queued job to start
+    ttls = []
+    real = dispatch.dispatch_claimed
+
+    def watch(claimed, now, **kw):
+        ttls.append(queue.redis_conn().ttl(BELL))  # what is left if the job were killed here
+        return real(claimed, now, **kw)
+
+    monkeypatch.setattr(dispatch, "dispatch_claimed", watch)
+    assert dispatch.dispatch_pending() == 2
+    assert len(ttls) == 2 and all(0 < ttl <= queue.HELD_SECONDS for ttl in ttls), ttls

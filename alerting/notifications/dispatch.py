@@ -63,6 +63,8 @@ def dispatch_pending(max_rounds: int = 50) -> int:
 
     try:
         for _ in range(max_rounds):
+            if not answered:
+                jobs.DISPATCH_PENDING.keep_rung()  # a killed job's bell lapses in seconds, not 30
             if not _any_pending():
                 break
             now = utcnow()
