@@ -31,7 +31,9 @@ def test_a_web_worker_freezes_what_it_loaded_and_still_collects_new_cycles(unfro
     del a, b
     gc.collect()
     assert gone() is None
-    assert gc.get_freeze_count() == frozen  # and the frozen objects stayed out of that pass
+    # what a full pass walks (the tracked objects outside the permanent generation) is a small part
+    # of what was frozen; the frozen count itself may shrink, as refcounting still frees them
+    assert len(gc.get_objects()) < frozen / 10
 
 
 def test_the_rq_worker_freezes_after_importing_its_jobs(app, monkeypatch, unfrozen):
