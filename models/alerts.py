@@ -9,6 +9,9 @@ RESPONSE_ACTIONS = ("RECORD_RESPONSE", "STOP_NOTIFYING_USER", "STOP_NOTIFYING_TA
                     "ESCALATE", "END", "ASSIGN_TO_USER")
 
 
+UNDISPATCHED_ROWS = text("dispatched_at IS NULL")  # ix_alerts_undispatched's rows, on either database
+
+
 class Alert(db.Model):
     __tablename__ = "alerts"
     __table_args__ = (
@@ -17,8 +20,8 @@ class Alert(db.Model):
         Index("ix_alerts_configuration_id_id", "configuration_id", "id"),
         # the new alerts the workers claim (dispatch.claim_pending): without it every look and claim
         # walked all the ACTIVE alerts in ix_alerts_status_id to find the few undispatched ones
-        Index("ix_alerts_undispatched", "status", "id", sqlite_where=text("dispatched_at IS NULL"),
-              postgresql_where=text("dispatched_at IS NULL")),
+        Index("ix_alerts_undispatched", "status", "id", sqlite_where=UNDISPATCHED_ROWS,
+              postgresql_where=UNDISPATCHED_ROWS),
     )
     id = db.Column(db.Integer, primary_key=True)  # the public eventIdentifier
     uuid = db.Column(db.String(36), unique=True, nullable=False, default=new_uuid)

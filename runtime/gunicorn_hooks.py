@@ -7,7 +7,7 @@ import sys
 
 def post_worker_init(worker) -> None:
     """The worker has built the app: keep what it loaded out of later garbage collections
-    (runtime/collector.py), so a full collection does not stall every request thread for ~50-90 ms."""
+    (runtime/collector.py), so a full collection does not stall every request thread for tens of ms."""
     from runtime.collector import freeze_what_started
 
     freeze_what_started()

@@ -82,14 +82,19 @@ def ring_after_commit(bell: str, queue_name: str, func: str, timeout: int = 120)
     db.session.info.setdefault(PENDING_KEY, []).append(("bell", bell, queue_name, func, timeout))
 
 
+RUNG_SECONDS = 30  # how long a rung bell waits for its job to start before another ring may queue one
 HELD_SECONDS = 5  # how long a draining job's bell outlives the job's last round (a killed job's, say)
+
+
+def _bell_key(bell: str) -> str:
+    return f"klaxon:bell:{bell}"
 
 
 def keep_rung(bell: str) -> None:
     """Called by the draining job each round: its bell stays set while it runs and ends
     HELD_SECONDS after it stops (a SIGKILLed job's bell then no longer mutes new commits)."""
     try:
-        redis_conn().expire(f"klaxon:bell:{bell}", HELD_SECONDS)
+        redis_conn().expire(_bell_key(bell), HELD_SECONDS)
     except (RedisError, OSError):
         pass
 
@@ -98,7 +103,7 @@ def answer(bell: str) -> None:
     """Called by the draining job once it no longer takes new work (then it looks once more), so
     later commits ring again."""
     try:
-        redis_conn().delete(f"klaxon:bell:{bell}")
+        redis_conn().delete(_bell_key(bell))
     except (RedisError, OSError):
         pass
 
@@ -106,7 +111,7 @@ def answer(bell: str) -> None:
 def ring(bell, queue_name, func, timeout):
     """Set the bell's flag and, if it was not set, queue ``func``."""
     try:
-        first = redis_conn().set(f"klaxon:bell:{bell}", "1", nx=True, ex=30)
+        first = redis_conn().set(_bell_key(bell), "1", nx=True, ex=RUNG_SECONDS)
     except (RedisError, OSError) as exc:
         log.warning("could not ring %s (%s); the sweeper will pick the work up", bell, type(exc).__name__)
         return

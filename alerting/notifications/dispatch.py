@@ -8,6 +8,7 @@ only touched in the calling thread; a big wave is split into batch jobs that oth
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -107,7 +108,7 @@ def _claim(which, now: datetime) -> list[int]:
         .returning(Alert.id).execution_options(synchronize_session=False)).scalars())
 
 
-def dispatch_claimed(claimed: list[int], now: datetime, before_sending=None) -> int:
+def dispatch_claimed(claimed: list[int], now: datetime, before_sending: Callable[[], None] | None = None) -> int:
     """Write the first wave of every alert claimed in the open transaction, commit once, then deliver
     them alert by alert (calling ``before_sending()`` first, if there is anything to send); returns
     deliveries."""
