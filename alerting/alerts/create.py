@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alerting import events, jobs
-from alerting.alerts import callbacks, options
+from alerting.alerts import callbacks, options, rows
 from alerting.alerts.by_name import by_name
-from alerting.alerts.lifecycle import add_timeline, change_status
+from alerting.alerts.lifecycle import add_timeline, change_status, timeline_entry
 from alerting.alerts.ratelimit import flooded
 from alerting.alerts.warnings import for_new_alert
 from alerting.maintenance.holds import hold_if_in_window, window_of
@@ -127,13 +127,13 @@ def create_alert(cfg: Configuration, change, request_id: str | None = None, acto
         expires_at=now + timedelta(minutes=minutes), created_at=now, updated_at=now,
     )
     alert.suppressed = flooded(cfg, recipients)
-    db.session.add(alert)
-    db.session.flush()  # the eventIdentifier is the row id
-    add_timeline(alert, "EVENT_CREATED", actor=actor, requestId=alert.request_id,
-                 unresolvedRecipients=[r["id"] for r in missing])
+    rows.insert(alert)  # the eventIdentifier is the row id
+    rows.insert(timeline_entry(alert, "EVENT_CREATED", actor=actor, requestId=alert.request_id,
+                               unresolvedRecipients=[r["id"] for r in missing]))
     if alert.suppressed:
-        add_timeline(alert, "EVENT_ANNOTATED", comment=f"Flood control: more than {cfg.flood_limit_per_minute} "
-                     "alerts a minute to these recipients, so no one is notified of this one")
+        rows.insert(timeline_entry(alert, "EVENT_ANNOTATED", comment=f"Flood control: more than "
+                                   f"{cfg.flood_limit_per_minute} alerts a minute to these recipients, so no one "
+                                   "is notified of this one"))
     callbacks.subscribe(alert, change.callbacks)  # before the events: the creation's status update goes to them too
     events.publish(events.AlertCreated(alert, username=actor))
     events.publish(events.StatusChanged(alert, "ACTIVE", username=actor))

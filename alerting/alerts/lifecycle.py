@@ -21,10 +21,15 @@ class InvalidTransition(ValueError):
     """The alert cannot move to that status (e.g. it is already terminated)."""
 
 
+def timeline_entry(alert: Alert, type_: str, actor: str | None = None, **detail) -> TimelineEntry:
+    """A new entry of the alert's timeline, not yet in the session."""
+    return TimelineEntry(alert_id=alert.id, type=type_, actor=actor[:64] if actor else actor,  # the column's size
+                         detail=detail, at=utcnow())
+
+
 def add_timeline(alert: Alert, type_: str, actor: str | None = None, **detail) -> TimelineEntry:
     """Append one entry to the alert's timeline (in the current transaction)."""
-    entry = TimelineEntry(alert_id=alert.id, type=type_, actor=actor[:64] if actor else actor,  # the column's size
-                          detail=detail, at=utcnow())
+    entry = timeline_entry(alert, type_, actor, **detail)
     db.session.add(entry)
     return entry
 
