@@ -120,12 +120,37 @@ def ring(bell, queue_name, func, timeout):
 
 
 def _run_after_commit(session):
+    now: dict[str, list[tuple[str, tuple, dict]]] = {}  # queue -> the jobs to queue now, in order
     for item in session.info.pop(PENDING_KEY, None) or ():
         if item[0] == "bell":
             ring(*item[1:])
         else:
             _, queue_name, func, args, options = item
-            enqueue_now(queue_name, func, *args, **options)
+            if options.get("delay"):
+                enqueue_now(queue_name, func, *args, **options)
+            else:
+                now.setdefault(queue_name, []).append((func, args, options))
+    for queue_name, jobs in now.items():
+        enqueue_all(queue_name, jobs)
+
+
+def enqueue_all(queue_name: str, jobs: list[tuple[str, tuple, dict]]) -> bool:
+    """Queue every (func, args, options) of one commit on ``queue_name`` in one Redis round trip
+    (a batch of alerts, each with its update webhook message, queues one job per message);
+    False if Redis could not be reached (the sweeper queues them again)."""
+    if len(jobs) == 1:
+        func, args, options = jobs[0]
+        return enqueue_now(queue_name, func, *args, **options)
+    try:
+        get_queue(queue_name).enqueue_many([
+            Queue.prepare_data(func, args=args, job_id=options.get("job_id"), result_ttl=0, failure_ttl=3600,
+                               timeout=options.get("timeout", 120))
+            for func, args, options in jobs])
+        return True
+    except (RedisError, OSError) as exc:
+        log.warning("could not queue %d jobs on %s (%s); the sweeper will retry", len(jobs), queue_name,
+                    type(exc).__name__)
+        return False
 
 
 def _drop_after_rollback(session):

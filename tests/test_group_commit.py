@@ -170,3 +170,58 @@ def test_a_listener_failing_after_the_commit_answers_202_and_stores_the_batch_on
     assert [a.status_code for a in answers] == [202] * 6
     db.session.rollback()
     assert db.session.query(Alert).filter(Alert.subject.like("after commit %")).count() == 6
+
+
+def test_a_batch_queues_its_update_webhook_jobs_in_one_redis_round_trip(app, api, receiver, one_writer_thread,
+                                                                        monkeypatch):
+    """Eight alerts of a configuration with a status endpoint commit as one batch: eight messages,
+    one job each, queued by one pipeline (not eight), and each job names its own message."""
+    from redis.client import Pipeline
+
+    from runtime.queue import get_queue
+    from tests.support import send_alert, updates_config, webhook_messages
+
+    cfg = updates_config(api, receiver)
+    writer, release = held_writer(app)
+    sent = []
+    original = Pipeline.execute
+
+    def counted(self, *args, **kwargs):
+        commands = [" ".join(str(a) for a in args[:2]) for args, _options in self.command_stack]
+        if any(c.endswith("rq:queue:webhooks") for c in commands):  # RQ pushes a job id onto its queue's list
+            sent.append(commands)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", counted)
+    results = []
+    threads = [threading.Thread(target=lambda i=i: results.append(
+        send_alert(app.test_client(), cfg, {"subject": f"updated {i}"}))) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: writer.tickets.qsize() >= 8, 10, interval=0.01, message="8 tickets queued")
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(r.status_code for r in results) == [202] * 8
+    messages = webhook_messages()
+    assert len(messages) == 8 and all(m.status == "pending" and m.endpoint_id for m in messages)
+    jobs = get_queue("webhooks").get_jobs()
+    assert sorted(job.args[0] for job in jobs) == sorted(m.id for m in messages)
+    assert len(sent) == 1, sent  # every job of the webhooks queue went in one pipeline
+
+
+def test_jobs_queued_together_are_dropped_with_a_warning_when_redis_is_away(app, monkeypatch, caplog):
+    """Redis unreachable at commit: no error for the committed requests, a warning, and the rows'
+    sweeper queues them later (tests/test_webhooks_outbox.py covers the sweep)."""
+    from redis import Redis
+    from rq import Queue
+
+    from runtime import queue
+
+    away = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2)
+    monkeypatch.setattr(queue, "get_queue", lambda name: Queue(name, connection=away))
+    jobs = [("workers.webhooks.deliver_message", (n,), {"job_id": None, "delay": None, "timeout": 120})
+            for n in (1, 2, 3)]
+    with caplog.at_level("WARNING", logger="klaxon.queue"):
+        assert queue.enqueue_all("webhooks", jobs) is False
+    assert "could not queue 3 jobs on webhooks" in caplog.text

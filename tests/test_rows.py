@@ -20,13 +20,13 @@ def cfg(app):
 
 
 def new_alert(cfg, **overrides):
-    at = datetime(2026, 12, 3, 17, 30, 0)  # no microseconds: SQLite's text keeps them all the same
-    values = dict(configuration_id=cfg.id, status="ACTIVE", priority="HIGH", subject="Disk full ✓",
-                  message="db-1 <b>", properties={"Host": "db-1", "n": 3, "nested": {"a": [1, None]}},
-                  dedup_key=None, duplicate_count=0, recipients=[{"id": "alice", "recipientType": "PERSON"}],
-                  unresolved_recipients=[], response_options=[{"text": "Ack", "action": "STOP_NOTIFYING_USER"}],
-                  suppressed=True, escalation_override=False, expires_at=at + timedelta(days=1),
-                  created_at=at, updated_at=at.replace(microsecond=123456))
+    at = datetime(2026, 12, 3, 17, 30, 0)  # whole seconds: the ORM's text for it has the microseconds too
+    values = {"configuration_id": cfg.id, "status": "ACTIVE", "priority": "HIGH", "subject": "Disk full ✓",
+              "message": "db-1 <b>", "properties": {"Host": "db-1", "n": 3, "nested": {"a": [1, None]}},
+              "dedup_key": None, "duplicate_count": 0, "recipients": [{"id": "alice", "recipientType": "PERSON"}],
+              "unresolved_recipients": [], "response_options": [{"text": "Ack", "action": "STOP_NOTIFYING_USER"}],
+              "suppressed": True, "escalation_override": False, "expires_at": at + timedelta(days=1),
+              "created_at": at, "updated_at": at.replace(microsecond=123456)}
     values.update(overrides)
     return Alert(**values)
 

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import or_
 
 from alerting import jobs
-from alerting.alerts import callbacks
+from alerting.alerts import callbacks, rows
 from alerting.events import (
     CommentAdded,
     GroupEscalated,
@@ -116,11 +116,12 @@ def record_update(alert: Alert, update_type: str, payload: Callable[[], dict],
 
 
 def _write(alert: Alert, endpoint: UpdateEndpoint, update_type: str, body: str) -> WebhookMessage:
-    message = WebhookMessage(configuration_id=alert.configuration_id, endpoint=endpoint, alert_id=alert.id,
-                             update_type=update_type, url=endpoint.url, body=body,
+    if endpoint.id is None:  # a callback subscribed in this transaction: its row first
+        db.session.flush()
+    message = WebhookMessage(configuration_id=alert.configuration_id, endpoint_id=endpoint.id, endpoint=endpoint,
+                             alert_id=alert.id, update_type=update_type, url=endpoint.url, body=body,
                              status="skipped" if endpoint.disabled_at else "pending", next_attempt_at=utcnow())
-    db.session.add(message)
-    db.session.flush()  # the job needs the row id
+    rows.insert(message)  # the job needs the row id
     if message.status == "pending":
         jobs.DELIVER_UPDATE.after_commit(message.id)
     return message
