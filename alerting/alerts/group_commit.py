@@ -32,7 +32,7 @@ from runtime import queue
 log = logging.getLogger("klaxon.group_commit")
 MAX_BATCH = 64  # tickets per transaction
 TAKEN_BACKSTOP_SECONDS = 120
-WRITERS_PG = 4
+WRITERS_PG = 2
 IDLE_SECONDS = 5.0  # an idle writer thread ends, so apps made and dropped (tests) do not keep threads
 QUEUED, TAKEN, WITHDRAWN = "queued", "taken", "withdrawn"
 # session.info: reads that stay valid for one batch's transaction (e.g. the maintenance windows,
@@ -252,7 +252,10 @@ def writer(app) -> Writer:
 
 def threads_for(app) -> int:
     """Writer threads per process: one for SQLite (one writer at a time anyway); on PostgreSQL,
-    which writes concurrently, WRITERS_PG, so one batch's round trips do not hold up the next's."""
+    which writes concurrently, WRITERS_PG, so one batch's round trips do not hold up the next's.
+    Two, not four: each thread's batches are smaller, and a batch's fixed cost (BEGIN, the version
+    read, COMMIT, the bell) is most of the writer's CPU (bench.writer: 1.13 against 1.58 ms per
+    alert); bench.ingest_scale and a run beside six CPU hogs are in BENCHMARKS.md."""
     with app.app_context():
         return 1 if db.engine.dialect.name == "sqlite" else WRITERS_PG
 
