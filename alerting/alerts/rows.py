@@ -2,10 +2,11 @@
 
 A new alert, its first timeline entries and its update webhook messages are the integration URL's
 writes. Flushing them as ORM objects cost ~0.4 ms of the group-commit writer's ~1 ms of CPU per
-alert (and ~0.35 ms more per outbox message), in the unit of work's bookkeeping around small INSERTs. ``insert(obj)`` writes a new mapped object's row with an
-INSERT … RETURNING id compiled once per table and dialect, run on the session's own DBAPI
-connection (so in its transaction), with each column's value put through its type's bind
-processor as SQLAlchemy would (JSON, SQLite's datetimes). The object then joins the session as
+alert (and ~0.35 ms more per outbox message), in the unit of work's bookkeeping around small
+INSERTs. ``insert(obj)`` writes a new mapped object's row with an INSERT … RETURNING id compiled
+once per table and dialect, run on the session's own DBAPI connection (so in its transaction),
+with each column's value put through its type's bind processor as SQLAlchemy would (JSON,
+SQLite's datetimes). The object then joins the session as
 persistent and clean: it has its id, and what the ORM reads of it later is what was written.
 
 A column left None on the object gets its Python default, as the ORM's INSERT would (the value is
