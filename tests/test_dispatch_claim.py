@@ -263,3 +263,35 @@ def test_a_draining_jobs_bell_lapses_within_seconds_if_the_job_dies(app, client,
     monkeypatch.setattr(dispatch, "dispatch_claimed", watch)
     assert dispatch.dispatch_pending() == 2
     assert len(ttls) == 2 and all(0 < ttl <= queue.HELD_SECONDS for ttl in ttls), ttls
+
+
+def test_a_job_that_dispatched_lingers_and_takes_an_alert_committed_meanwhile(app, client, quiet, monkeypatch):
+    new_alerts(client, quiet, 1)
+    as_if_a_worker_took_the_job()
+    lingered = []
+
+    def linger():  # in place of the short sleep: a commit arrives while the job waits
+        lingered.append(bool(queue.redis_conn().exists(BELL)))
+        if len(lingered) == 1:
+            trigger(client, quiet, {"properties": {"Summary": "arrived while the job lingered"}})
+            assert dispatch_jobs() == 0  # the bell was still rung: no job for it
+
+    monkeypatch.setattr(dispatch, "_linger", linger)
+    assert dispatch.dispatch_pending() == 2
+    # one linger before the second alert was found, then LINGER_LOOKS more before the job stopped
+    assert lingered == [True] * (1 + dispatch.LINGER_LOOKS)
+    assert dispatch_jobs() == 0 and not queue.redis_conn().exists(BELL)
+    db.session.rollback()
+    assert db.session.query(Alert).filter(Alert.dispatched_at.is_(None)).count() == 0
+
+
+def test_a_job_that_found_nothing_or_answered_before_sending_does_not_linger(app, client, config, receiver,
+                                                                              monkeypatch):
+    lingered = []
+    monkeypatch.setattr(dispatch, "_linger", lambda: lingered.append(True))
+    assert dispatch.dispatch_pending() == 0  # nothing new: a stray job stops at its first look
+    new_alerts(client, config, 1)
+    as_if_a_worker_took_the_job()
+    assert dispatch.dispatch_pending() == 1  # answered before it sent: later commits ring a job of their own
+    assert lingered == []
+    receiver.wait_for(2)

@@ -31,6 +31,10 @@ EARLY = timedelta(seconds=1)
 GRACE = timedelta(seconds=5)  # leave a due retry to its scheduled job this long before sweeping it
 UNDISPATCHED_AFTER = timedelta(seconds=5)
 CLAIM_BATCH = 32  # new alerts claimed by one statement
+# A job that dispatched something and finds nothing more looks again this many times, this far
+# apart, before it answers its bell: under load the next commit is a few ms away, and riding along
+# costs a look where a job of its own costs RQ's work around a job (issue 17, BENCHMARKS.md).
+LINGER_LOOKS, LINGER_SECONDS = 2, 0.004
 UNDISPATCHED = (Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")  # new alerts no worker has claimed
 
 
@@ -48,12 +52,13 @@ def dispatch_pending(max_rounds: int = 50) -> int:
     read-only connection, so the round that finds nothing takes no write lock.
 
     The bell stays rung while this job drains, so alerts committed meanwhile are taken by its next
-    round instead of each ringing a job of their own (an RQ job costs more than a round). It is
-    answered before the first notification is sent (a worker that sends lets another take the new
-    alerts) or when nothing is left; then one last look, after the answer, rings a successor for
-    what committed just before it, so no alert waits for the sweeper.
+    round instead of each ringing a job of their own (an RQ job costs more than a round). A job that
+    dispatched alerts and has not answered lingers for LINGER_LOOKS more looks, LINGER_SECONDS apart,
+    before it stops. The bell is answered before the first notification is sent (a worker that sends
+    lets another take the new alerts) or when nothing is left; then one last look, after the answer,
+    rings a successor for what committed just before it, so no alert waits for the sweeper.
     """
-    done = 0
+    done = lingered = 0
     answered = contended = False
 
     def answer() -> None:
@@ -67,7 +72,12 @@ def dispatch_pending(max_rounds: int = 50) -> int:
             if not answered:
                 jobs.DISPATCH_PENDING.keep_rung()  # a killed job's bell lapses in seconds, not 30
             if not _any_pending():
-                break
+                if not done or answered or lingered >= LINGER_LOOKS:
+                    break
+                lingered += 1
+                _linger()  # the bell stays rung, so what commits meanwhile is this job's, not a new job's
+                continue
+            lingered = 0
             now = utcnow()
             claimed = claim_pending(now, CLAIM_BATCH)
             if not claimed:  # another worker claimed them after the look (or holds them: it dispatches them)
@@ -81,6 +91,10 @@ def dispatch_pending(max_rounds: int = 50) -> int:
     if not contended and _any_pending():  # committed before the answer, or left by max_rounds
         jobs.DISPATCH_PENDING.ring()
     return done
+
+
+def _linger() -> None:
+    time.sleep(LINGER_SECONDS)
 
 
 def _any_pending() -> bool:
