@@ -57,6 +57,20 @@ def held_writer(app):
     return writer, release
 
 
+def one_batch(writer, release, send, count=8):
+    """``send(i)`` for i < count from threads of their own while ``held_writer``'s first ticket holds
+    the writer, then ``release``: their tickets go in as one batch. The results, in any order."""
+    results = []
+    threads = [threading.Thread(target=lambda i=i: results.append(send(i))) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: writer.tickets.qsize() >= count, 10, interval=0.01, message=f"{count} tickets queued")
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
 def test_32_threads_posting_one_new_dedup_key_make_one_alert_and_no_5xx(app, config):  # noqa: F811
     answers = fire(app, config, [{"subject": "Disk full", "dedupKey": "db-1/disk"}] * THREADS)
     assert [a.status_code for a in answers] == [202] * THREADS, [a.get_json() for a in answers]
@@ -70,16 +84,7 @@ def test_32_threads_posting_one_new_dedup_key_make_one_alert_and_no_5xx(app, con
 def test_requests_waiting_for_the_writer_commit_as_one_batch(app, config, one_writer_thread):  # noqa: F811
     writer, release = held_writer(app)
     before = writer.batches
-    results = []
-    threads = [threading.Thread(target=lambda i=i: results.append(post(app.test_client(), config,
-                                                                       {"subject": f"batched {i}"})))
-               for i in range(8)]
-    for thread in threads:
-        thread.start()
-    wait_until(lambda: writer.tickets.qsize() >= 8, 10, interval=0.01, message="8 tickets queued")
-    release.set()
-    for thread in threads:
-        thread.join(30)
+    results = one_batch(writer, release, lambda i: post(app.test_client(), config, {"subject": f"batched {i}"}))
     assert sorted(r.status_code for r in results) == [202] * 8
     assert writer.batches - before == 2, "the held ticket's batch, then the 8 requests in one"
 
@@ -193,15 +198,7 @@ def test_a_batch_queues_its_update_webhook_jobs_in_one_redis_round_trip(app, api
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Pipeline, "execute", counted)
-    results = []
-    threads = [threading.Thread(target=lambda i=i: results.append(
-        send_alert(app.test_client(), cfg, {"subject": f"updated {i}"}))) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    wait_until(lambda: writer.tickets.qsize() >= 8, 10, interval=0.01, message="8 tickets queued")
-    release.set()
-    for thread in threads:
-        thread.join(30)
+    results = one_batch(writer, release, lambda i: send_alert(app.test_client(), cfg, {"subject": f"updated {i}"}))
     assert sorted(r.status_code for r in results) == [202] * 8
     messages = webhook_messages()
     assert len(messages) == 8 and all(m.status == "pending" and m.endpoint_id for m in messages)
