@@ -32,10 +32,30 @@ class Site:
         return self.server.url
 
     def call(self, method, path, expect=None, **kwargs):
-        response = self.http.request(method, self.url + path, timeout=30, **kwargs)
+        try:
+            response = self.http.request(method, self.url + path, timeout=30, **kwargs)
+        except requests.ConnectionError:
+            # A GET on a kept-alive connection the server closed as it was reused is sent again on a
+            # new one; a web worker that died would be the test's failure, so that must not be it.
+            if method != "GET":
+                raise
+            self.no_web_worker_died()
+            response = self.http.request(method, self.url + path, timeout=30, **kwargs)
         if expect is not None:
             assert response.status_code == expect, (method, path, response.status_code, response.text[:500])
         return response
+
+    def no_web_worker_died(self):
+        """The serve's log shows no web worker killed, timed out or booted again since it started."""
+        text = self.server.log_text()
+        booted = text.count("Booting worker with pid")
+        web = int(self.server.env.get("KLAXON_WEB_WORKERS") or 2)
+        assert "WORKER TIMEOUT" not in text and "was sent SIG" not in text and booted <= web * self.starts(), \
+            text[-3000:]
+
+    def starts(self) -> int:
+        """How many times this serve was started (each start boots its web workers)."""
+        return max(1, self.server.log_text().count("Klaxon is up on"))
 
     def user(self, username, devices):
         """A responder with ``devices`` [(kind, name, target)], e.g. ("webhook", "Pager", url)."""
