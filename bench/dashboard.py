@@ -8,6 +8,7 @@ into the serve's database with executemany: the point is reading them back. Prin
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -25,6 +26,17 @@ from bench.scenario import create_configuration, serve, trigger
 from config import parse_database_url
 
 PG_ADMIN_URL = os.environ.get("KLAXON_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextlib.contextmanager
+def scratch_database(admin, name: str):
+    """A PostgreSQL database ``name`` on PG_ADMIN_URL's server, made on ``admin`` (an autocommit
+    psycopg connection) for the ``with`` block and dropped after; yields its URL."""
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 TARGET_P95_MS = 100
 CHUNK = 5000
 STATUSES = ("TERMINATED_EXTERNAL",) * 6 + ("TERMINATED",) * 3 + ("ACTIVE",)
@@ -165,14 +177,11 @@ def run_postgresql(alerts: int, count: int) -> dict:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
     except psycopg.Error as exc:
         return {"skipped": f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}"}
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        with tempfile.TemporaryDirectory(prefix="klaxon-bench-") as tmp:
+        with scratch_database(admin, name) as url, tempfile.TemporaryDirectory(prefix="klaxon-bench-") as tmp:
             with serve(Path(tmp) / "klaxon", workers=1, env={"KLAXON_DATABASE_URL": url}) as server:
                 return measure(server, url, alerts, count)
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from bench import ingest
-from bench.dashboard import PG_ADMIN_URL
+from bench.dashboard import PG_ADMIN_URL, scratch_database
 from bench.harness import progress
 from bench.scenario import serve
 
@@ -24,16 +24,11 @@ from bench.scenario import serve
 def one(tmp: Path, admin, web_workers: int, duration: float, concurrency: int) -> dict:
     import os
 
-    name = f"klaxon_bench_{os.getpid()}_{web_workers}"
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with scratch_database(admin, f"klaxon_bench_{os.getpid()}_{web_workers}") as url:
         env = {"KLAXON_DATABASE_URL": url, "KLAXON_WEB_WORKERS": str(web_workers)}
         with serve(tmp / f"klaxon-{web_workers}", workers=2, env=env) as server:
             progress(f"ingest_scale: KLAXON_WEB_WORKERS={web_workers}: closed loop {duration:g} s")
             _, got = ingest.sustained(server, duration, concurrency)
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return {"web_workers": web_workers, "alerts_per_s": got["rate"], "p50_ms": got["p50_ms"],
             "p99_ms": got["p99_ms"], "errors": got["errors"]}
 

@@ -91,39 +91,36 @@ def measure(app, url: str, threads: int, rounds: int) -> dict:
 
 
 def run(threads: int = 16, rounds: int = 60, database: str = "sqlite") -> dict:
-    from bench.dashboard import PG_ADMIN_URL
-
-    admin = name = None
-    env = {}
-    if database == "postgresql":
-        from sqlalchemy import create_engine
-
-        name = f"klaxon_bench_writer_{os.getpid()}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT").connect()
-        admin.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        env["KLAXON_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     result: dict = {"bench": "writer", "database": database, "threads": threads, "rounds": rounds}
-    try:
-        with tempfile.TemporaryDirectory(prefix="klaxon-bench-") as tmp:
-            data_dir = Path(tmp) / "klaxon"
-            with serve(data_dir, workers=0, env=env) as server:
-                api = api_setup(server)
-                plain = create_configuration(api, server.url, "Writer bench")
-                updated = create_configuration(api, server.url, "Writer bench, status updates", updates=STATUS_ENDPOINT)
-                from runtime.embedded_redis import socket_path
+    if database != "postgresql":
+        return measure_both(result, {})
+    import psycopg
 
-                os.environ.update({"KLAXON_DATA_DIR": str(data_dir), "KLAXON_LOG_LEVEL": "WARNING",
-                                   "KLAXON_REDIS_URL": f"unix://{socket_path(data_dir)}", **env})
-                from app import create_app
+    from bench.dashboard import PG_ADMIN_URL, scratch_database
 
-                app = create_app()
-                for label, cfg in (("plain", plain), ("status_updates", updated)):
-                    progress(f"writer: {label}, {rounds} waves of {threads}")
-                    result[label] = measure(app, trigger_url("", cfg), threads, rounds)
-    finally:
-        if admin is not None:
-            admin.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin, \
+            scratch_database(admin, f"klaxon_bench_writer_{os.getpid()}") as url:
+        return measure_both(result, {"KLAXON_DATABASE_URL": url})
+
+
+def measure_both(result: dict, env: dict) -> dict:
+    """``result`` with the figures of a configuration without and one with a status endpoint."""
+    with tempfile.TemporaryDirectory(prefix="klaxon-bench-") as tmp:
+        data_dir = Path(tmp) / "klaxon"
+        with serve(data_dir, workers=0, env=env) as server:
+            api = api_setup(server)
+            plain = create_configuration(api, server.url, "Writer bench")
+            updated = create_configuration(api, server.url, "Writer bench, status updates", updates=STATUS_ENDPOINT)
+            from runtime.embedded_redis import socket_path
+
+            os.environ.update({"KLAXON_DATA_DIR": str(data_dir), "KLAXON_LOG_LEVEL": "WARNING",
+                               "KLAXON_REDIS_URL": f"unix://{socket_path(data_dir)}", **env})
+            from app import create_app
+
+            app = create_app()
+            for label, cfg in (("plain", plain), ("status_updates", updated)):
+                progress(f"writer: {label}, {result['rounds']} waves of {result['threads']}")
+                result[label] = measure(app, trigger_url("", cfg), result["threads"], result["rounds"])
     return result
 
 
