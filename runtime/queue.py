@@ -26,6 +26,7 @@ QUEUES = ("notify", "webhooks", "flows")
 _connections: dict[str, Redis] = {}
 _lock = threading.Lock()
 PENDING_KEY = "klaxon_after_commit"  # session.info: jobs to queue once the transaction commits
+RESULT_TTL, FAILURE_TTL = 0, 3600  # every job's: no result kept; a failed one kept an hour to look at
 
 
 def redis_for(url: str) -> Redis:
@@ -54,7 +55,7 @@ def enqueue_now(queue_name: str, func: str, *args, job_id: str | None = None, de
     """Queue ``func`` (dotted path) now or after ``delay`` seconds; False if Redis could not be reached."""
     try:
         queue = get_queue(queue_name)
-        options = {"job_id": job_id, "result_ttl": 0, "failure_ttl": 3600, "job_timeout": timeout}
+        options = {"job_id": job_id, "result_ttl": RESULT_TTL, "failure_ttl": FAILURE_TTL, "job_timeout": timeout}
         if delay and delay > 0:
             queue.enqueue_in(timedelta(seconds=delay), func, *args, **options)
         else:
@@ -143,8 +144,8 @@ def enqueue_all(queue_name: str, jobs: list[tuple[str, tuple, dict]]) -> bool:
         return enqueue_now(queue_name, func, *args, **options)
     try:
         get_queue(queue_name).enqueue_many([
-            Queue.prepare_data(func, args=args, job_id=options.get("job_id"), result_ttl=0, failure_ttl=3600,
-                               timeout=options.get("timeout", 120))
+            Queue.prepare_data(func, args=args, job_id=options.get("job_id"), result_ttl=RESULT_TTL,
+                               failure_ttl=FAILURE_TTL, timeout=options.get("timeout", 120))
             for func, args, options in jobs])
         return True
     except (RedisError, OSError) as exc:
