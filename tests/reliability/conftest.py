@@ -50,12 +50,8 @@ class Site:
         text = self.server.log_text()
         booted = text.count("Booting worker with pid")
         web = int(self.server.env.get("KLAXON_WEB_WORKERS") or 2)
-        assert "WORKER TIMEOUT" not in text and "was sent SIG" not in text and booted <= web * self.starts(), \
-            text[-3000:]
-
-    def starts(self) -> int:
-        """How many times this serve was started (each start boots its web workers)."""
-        return max(1, self.server.log_text().count("Klaxon is up on"))
+        starts = max(1, text.count("Klaxon is up on"))  # each start of the serve boots its web workers
+        assert "WORKER TIMEOUT" not in text and "was sent SIG" not in text and booted <= web * starts, text[-3000:]
 
     def user(self, username, devices):
         """A responder with ``devices`` [(kind, name, target)], e.g. ("webhook", "Pager", url)."""
