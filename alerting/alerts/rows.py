@@ -6,15 +6,14 @@ alert (and ~0.35 ms more per outbox message), in the unit of work's bookkeeping 
 INSERTs. ``insert(obj)`` writes a new mapped object's row with an INSERT … RETURNING id compiled
 once per table and dialect, run on the session's own DBAPI connection (so in its transaction),
 with each column's value put through its type's bind processor as SQLAlchemy would (JSON,
-SQLite's datetimes). The object then joins the session as
-persistent and clean: it has its id, and what the ORM reads of it later is what was written.
+SQLite's datetimes). The object then joins the session as persistent and clean: it has its id,
+and what the ORM reads of it later is what was written.
 
 A column left None on the object gets its Python default, as the ORM's INSERT would (the value is
 set on the object too); a JSON column's None is JSON null, as the ORM writes it.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, inspect
@@ -37,8 +36,7 @@ class Prepared:
     processors: dict  # column name -> the type's bind processor for the dialect (only those that have one)
 
 
-_prepared: dict[tuple[str, str], Prepared] = {}
-_lock = threading.Lock()
+_prepared: dict[tuple[str, str], Prepared] = {}  # two threads preparing one at once store equal values
 
 
 def _prepare(cls, dialect) -> Prepared:
@@ -60,8 +58,7 @@ def _prepare(cls, dialect) -> Prepared:
                 processors[column.name] = processor
         attributes = tuple((c, mapper.get_property_by_column(c).key) for c in columns)
         found = Prepared(str(compiled), positional, names, attributes, processors)
-        with _lock:
-            _prepared[key] = found
+        _prepared[key] = found
     return found
 
 
