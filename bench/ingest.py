@@ -79,16 +79,20 @@ def cpu_per(root: int, run, count_of) -> tuple[dict, dict | None]:
         "total": round(sum(after[r] - before[r] for r in before) * 1000 / count, 2)}
 
 
-def sustained(server, duration: float, concurrency: int) -> tuple[str, dict]:
+def sustained(server, duration: float, concurrency: int, counter=None) -> tuple[str, dict]:
     """Closed-loop alerts/s on a running Klaxon (after a 2 s warm-up); returns the URL and the figures
-    (with the CPU per accepted alert under ``cpu``)."""
+    (with the CPU per accepted alert under ``cpu``, and, given ``counter`` (a function returning a
+    running count), how much it grew during the loop under ``counted``)."""
     cfg = create_configuration(api_setup(server), server.url, "Ingest bench")
     url = trigger_url(server.url, cfg)
     load(url, duration=2, concurrency=concurrency, body=BODY)  # warm up
 
     def loop():
+        start = counter() if counter else 0
         figures = closed_loop(url, duration, concurrency, BODY)
         figures["undispatched"] = undispatched(server)  # what the workers had not claimed yet
+        if counter:
+            figures["counted"] = counter() - start
         return figures
 
     figures, cpu = cpu_per(server.proc.pid, loop, lambda f: f.get("ok"))

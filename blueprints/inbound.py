@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from alerting import heartbeats
 from alerting.alerts import callbacks, config_cache, group_commit
 from alerting.alerts.create import apply_change
-from alerting.alerts.ratelimit import over_limit
+from alerting.alerts.ratelimit import give_back, over_limit
 from alerting.errors import FieldError
 from alerting.json_input import parse_json
 from alerting.sources import SourceError, parse
@@ -139,7 +139,7 @@ def read_json(limit: int, forms: bool = False):
     if request.content_length is not None and request.content_length > limit:
         raise Reject(413, f"The body is {request.content_length} bytes; the limit is {limit} "
                           "(KLAXON_MAX_PAYLOAD_BYTES).")
-    raw = request.stream.read(limit + 1)
+    raw = raw_body(limit)
     if len(raw) > limit:
         raise Reject(413, f"The body is over the limit of {limit} bytes (KLAXON_MAX_PAYLOAD_BYTES).")
     kind = body_kind(request.mimetype or "", raw, forms)
@@ -152,6 +152,15 @@ def read_json(limit: int, forms: bool = False):
         return parse_json(raw if raw.strip() else b"{}")
     except FieldError as exc:
         raise Reject(400, exc.message, field=exc.field) from None
+
+
+def raw_body(limit: int) -> bytes:
+    """The body's first ``limit`` + 1 bytes, read from the stream once per request (a request whose
+    cached configuration turned out stale is read again from the top: ``receive``)."""
+    raw = request.environ.get("klaxon.raw_body")  # the request's own (g outlives it in a test's app context)
+    if raw is None:
+        raw = request.environ["klaxon.raw_body"] = request.stream.read(limit + 1)
+    return raw
 
 
 def body_kind(mimetype: str, raw: bytes, forms: bool) -> str | None:
@@ -203,23 +212,47 @@ def check_key(cfg: ConfigurationSnapshot, key: str | None) -> None:
 
 @bp.post("/api/integration/1/functions/<config_uuid>/triggers")
 def trigger(config_uuid):
-    return receive(lambda: locate(config_uuid))
+    return receive(lambda fresh: locate(config_uuid, fresh=fresh))
 
 
 @bp.get("/api/integration/1/functions/<config_uuid>/triggers")
 def ping(config_uuid):
     """A heartbeat's ping by GET (SPEC §10); every other template takes only POST."""
-    return receive(lambda: locate(config_uuid, ping_only=True))
+    return receive(lambda fresh: locate(config_uuid, ping_only=True, fresh=fresh))
 
 
-def locate(config_uuid: str, ping_only: bool = False) -> tuple[ConfigurationSnapshot, object]:
-    """The configuration named in the URL, once the presented key is checked, and the body."""
-    cfg = load_configuration(config_uuid)
+# uuid -> the snapshot this process read last: a hint, never the last word. A request that used
+# it is accepted only if its batch's transaction sees the same configuration (apply_all), and any
+# refusal is made again from a fresh read (receive), so an edit on any process shows at once.
+_snapshots: dict[str, ConfigurationSnapshot] = {}
+
+
+def locate(config_uuid: str, ping_only: bool = False, fresh: bool = True) -> tuple[ConfigurationSnapshot, object, bool]:
+    """The configuration named in the URL, once the presented key is checked, the body, and whether
+    the configuration came from this process's snapshots (unless ``fresh``) rather than the database.
+    A heartbeat's is always read afresh: its ping is written outside the writer's check."""
+    cached = None if fresh else _snapshots.get(config_uuid)
+    if cached is not None and cached.template != "heartbeat":
+        try:
+            return cached, opened(cached, ping_only), True
+        except Reject:
+            pass  # a refusal is never the snapshot's: made again from a fresh read
+    try:
+        cfg = load_configuration(config_uuid)
+    except Reject:
+        _snapshots.pop(config_uuid, None)  # deleted: no more tries with what it was
+        raise
+    _snapshots[config_uuid] = cfg
+    return cfg, opened(cfg, ping_only), False
+
+
+def opened(cfg: ConfigurationSnapshot, ping_only: bool):
+    """The body of a request to ``cfg``'s URL, once its method and key are checked."""
     try:
         if ping_only and cfg.template != "heartbeat":
             raise Reject(405, "POST alerts to this URL; only a heartbeat configuration is pinged by GET.",
                          headers={"Allow": "POST"})
-        return cfg, opened_body(cfg)
+        return opened_body(cfg)
     except Reject as err:
         err.template = cfg.template
         raise
@@ -248,13 +281,33 @@ def routing_key(payload) -> str | None:
     return key if isinstance(key, str) else None
 
 
+class Stale(Exception):
+    """A request made with this process's snapshot of its configuration must be made again from a
+    fresh read: its batch's transaction saw another configuration, or the snapshot refused it."""
+
+
+stale_retries = 0  # requests made again from a fresh read (tests, the bench)
+
+
 def receive(find, template: str | None = None):
-    """The integration URL's path after routing: ``find()`` returns (configuration, body) or raises
-    Reject; the rest (enabled, parse, rate limit, apply) is the same for every way in.
+    """The integration URL's path after routing: ``find(fresh)`` returns (configuration, body,
+    whether the configuration is this process's snapshot) or raises Reject; the rest (enabled,
+    parse, rate limit, apply) is the same for every way in. A request made with a snapshot that
+    was refused, or that its batch found stale, is made once more from a fresh read, and that
+    second time is answered exactly as a request that read the database first always was.
     ``template`` styles the errors raised before a configuration is known."""
-    cfg = None
+    global stale_retries
     try:
-        found, payload = find()
+        return _receive(find, template, fresh=False)
+    except Stale:
+        stale_retries += 1
+        return _receive(find, template, fresh=True)
+
+
+def _receive(find, template: str | None, fresh: bool):
+    cfg, cached = None, False
+    try:
+        found, payload, cached = find(fresh)
         cfg = snapshot(found)
         db.session.rollback()  # end any read of find's (on SQLite it may hold the writer lock) before the writes
         if not cfg.enabled:
@@ -275,8 +328,10 @@ def receive(find, template: str | None = None):
         if wait:
             raise Reject(429, f"Over this configuration's limit of {cfg.rate_limit_per_minute} alerts per "
                               f"minute; retry after {wait} s.", headers={"Retry-After": str(wait)})
-        return accept(cfg, changes)
+        return accept(cfg, changes, exact=cached)
     except Reject as err:
+        if cached:
+            raise Stale from None  # a refusal is never the snapshot's: made again from a fresh read
         db.session.rollback()
         ALERTS_RECEIVED.labels(configuration=cfg.name if cfg else "unknown", outcome="rejected").inc()
         return error_response(cfg.template if cfg else err.template or template, err)
@@ -287,12 +342,20 @@ def receive(find, template: str | None = None):
         return error_response(None, err)
 
 
-def accept(cfg: ConfigurationSnapshot, changes: list):
+STALE = object()  # apply_all's answer when the batch sees another configuration than the request's
+
+
+def accept(cfg: ConfigurationSnapshot, changes: list, exact: bool = False):
     """Apply every change in one transaction of the process's writer (group commit); the 202 goes
-    out only after the commit of the batch that holds them."""
+    out only after the commit of the batch that holds them. With ``exact`` (``cfg`` is this
+    process's snapshot), the batch writes nothing unless it sees that same configuration."""
     request_id = str(uuidlib.uuid4())
     wait = current_app.config["KLAXON"].db_lock_timeout_seconds
-    bodies, actions = group_commit.submit(lambda: apply_all(cfg.id, changes, request_id), wait)
+    done = group_commit.submit(lambda: apply_all(cfg, changes, request_id, exact), wait)
+    if done is STALE:
+        give_back(cfg, len(changes))  # counted by over_limit; the fresh try counts them again
+        raise Stale
+    bodies, actions = done
     for action in actions:
         ALERTS_RECEIVED.labels(configuration=cfg.name, outcome=action).inc()
     if cfg.template == "pagerduty":
@@ -302,11 +365,14 @@ def accept(cfg: ConfigurationSnapshot, changes: list):
     return jsonify({"requestId": request_id, "alerts": bodies}), 202
 
 
-def apply_all(config_id: int, changes: list, request_id: str) -> tuple[list[dict], list[str]]:
+def apply_all(snap: ConfigurationSnapshot, changes: list, request_id: str, exact: bool = False):
     """In the writer's transaction: apply the changes; the 202's bodies and the outcomes' actions,
-    built before the commit (no reload after it). A configuration disabled or deleted since the
-    request read it is refused as it would have been then."""
-    cfg = config_cache.configuration(config_id)  # no SELECT while the configuration version holds
+    built before the commit (no reload after it). With ``exact``, STALE (and nothing written)
+    unless the configuration is the very ``snap`` the request was checked against; else a
+    configuration disabled or deleted since the request read it is refused as it would have been then."""
+    cfg = config_cache.configuration(snap.id)  # no SELECT while the configuration version holds
+    if exact and (cfg is None or snapshot(cfg) != snap):
+        return STALE
     if cfg is None:
         raise Reject(404, "This configuration was deleted; check the integration URL.")
     if not cfg.enabled:

@@ -19,7 +19,7 @@ UNKNOWN_KEY = "routing_key is not the API key of a PagerDuty configuration in Kl
 
 @bp.post("/v2/enqueue")
 def enqueue():
-    return receive(locate_by_routing_key, template="pagerduty")
+    return receive(lambda fresh: (*locate_by_routing_key(), False), template="pagerduty")
 
 
 def locate_by_routing_key() -> tuple[Configuration, object]:

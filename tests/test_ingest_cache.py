@@ -127,6 +127,59 @@ def test_the_writer_reads_the_configuration_once_then_sees_each_change_in_the_ne
     assert send_alert(client, cfg, {"subject": "disabled"}).status_code == 409
 
 
+def test_the_request_reads_the_configuration_once_and_an_edit_elsewhere_shows_at_once(app, api, client, monkeypatch):
+    """The request thread's snapshot of a configuration (blueprints/inbound.py ``_snapshots``) spares
+    it a read per alert, but an edit written straight to the database, as another process's would be,
+    shows in the very next request: a rotated key, disabling, a rate limit, a delete. The old key is
+    refused although the snapshot still holds it (the batch sees another configuration and writes
+    nothing; the request is made again from a fresh read)."""
+    from sqlalchemy import text
+
+    from blueprints import inbound
+    from extensions import db
+    from models import Alert
+    from tests.support import send_alert
+
+    reads: list[str] = []
+    read = inbound.load_configuration
+    monkeypatch.setattr(inbound, "load_configuration", lambda uuid: reads.append(uuid) or read(uuid))
+    cfg = make_config(api, rateLimitPerMinute=0)
+    for i in range(4):
+        trigger(client, cfg, {"subject": f"#{i}"})
+    assert len(reads) == 1
+
+    def edit(**columns):
+        with db.engine.begin() as conn:  # not through this process's API: its caches hear nothing
+            sets = ", ".join(f"{name} = :{name}" for name in columns)
+            conn.execute(text(f"UPDATE configurations SET {sets} WHERE uuid = :uuid"), {**columns, "uuid": cfg["uuid"]})
+
+    def stored():
+        db.session.rollback()
+        count = db.session.query(Alert).count()
+        db.session.rollback()
+        return count
+
+    before, stale = stored(), inbound.stale_retries
+    edit(api_key="rotated-elsewhere")
+    refused = send_alert(client, cfg, {"subject": "old key"})
+    assert refused.status_code == 401, refused.get_json()
+    assert inbound.stale_retries == stale + 1 and stored() == before
+    rotated = dict(cfg, apiKey="rotated-elsewhere")
+    assert send_alert(client, rotated, {"subject": "new key"}).status_code == 202
+    assert stored() == before + 1
+
+    edit(enabled=False)
+    assert send_alert(client, rotated, {"subject": "disabled"}).status_code == 409
+    edit(enabled=True, rate_limit_per_minute=1)
+    assert send_alert(client, rotated, {"subject": "one"}).status_code == 202
+    limited = send_alert(client, rotated, {"subject": "two"})
+    assert limited.status_code == 429, limited.get_json()
+    assert stored() == before + 2
+    assert api.delete(f"/api/v1/configurations/{cfg['uuid']}").status_code == 204
+    assert send_alert(client, rotated, {"subject": "gone"}).status_code == 404
+    assert cfg["uuid"] not in inbound._snapshots  # a deleted one is not tried again
+
+
 def test_a_lost_version_row_is_written_again_with_a_version_nothing_cached(app, api, client, cache):
     from sqlalchemy import text
 
@@ -188,3 +241,19 @@ def test_changes_reach_the_next_alert_on_both_web_workers(live_klaxon, receiver)
     assert {a.get("maintenance") for a in post_fresh(10)} == {window["id"]}
     klaxon.call("DELETE", f"/api/v1/maintenance-windows/{window['id']}")
     assert {a.get("maintenance") for a in post_fresh(10)} == {None}
+
+    # what the request checks (the key, enabled) before the writer: each worker's snapshot gives way
+    def statuses(to_url, n=10):
+        return {requests.post(to_url, json={"subject": f"#{i}"}, headers={"Connection": "close"},
+                              timeout=30).status_code for i in range(n)}
+
+    rotated = klaxon.call("POST", f"/api/v1/configurations/{cfg['uuid']}/regenerate-key", expect=200).json()
+    count = len(stored())
+    assert statuses(url) == {401}
+    assert len(stored()) == count
+    url = klaxon.trigger_url(rotated)
+    assert statuses(url) == {202}
+    klaxon.call("PATCH", f"/api/v1/configurations/{cfg['uuid']}", json={"enabled": False}, expect=200)
+    assert statuses(url) == {409}
+    klaxon.call("PATCH", f"/api/v1/configurations/{cfg['uuid']}", json={"enabled": True}, expect=200)
+    assert statuses(url) == {202}

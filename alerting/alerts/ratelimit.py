@@ -12,6 +12,11 @@ from runtime.queue import redis_conn
 log = logging.getLogger("klaxon.ratelimit")
 
 
+def rate_key(config_id: int, window: int) -> str:
+    """The Redis counter of a configuration's alerts in minute ``window`` (epoch minutes)."""
+    return f"klaxon:rate:{config_id}:{window}"
+
+
 def over_limit(cfg, count: int = 1) -> int | None:
     """Count ``count`` alerts for ``cfg``; return seconds to wait if that passes the limit, else None.
 
@@ -23,7 +28,7 @@ def over_limit(cfg, count: int = 1) -> int | None:
         return None
     now = time.time()
     window = int(now // 60)
-    key = f"klaxon:rate:{cfg.id}:{window}"
+    key = rate_key(cfg.id, window)
     try:
         conn = redis_conn()
         pipe = conn.pipeline()
@@ -36,6 +41,16 @@ def over_limit(cfg, count: int = 1) -> int | None:
     except (RedisError, OSError) as exc:
         log.warning("rate limit not checked: Redis unreachable (%s)", type(exc).__name__)
     return None
+
+
+def give_back(cfg, count: int = 1) -> None:
+    """Uncount ``count`` alerts over_limit counted for ``cfg`` in this minute (their request is made again)."""
+    if not cfg.rate_limit_per_minute:
+        return
+    try:
+        redis_conn().decrby(rate_key(cfg.id, int(time.time() // 60)), count)
+    except (RedisError, OSError) as exc:
+        log.warning("rate limit not given back: Redis unreachable (%s)", type(exc).__name__)
 
 
 def flooded(cfg, recipients: list[dict]) -> bool:
