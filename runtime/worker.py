@@ -31,7 +31,23 @@ LOCK_RETRY = 15.0  # seconds between two tries at the scheduler lock another wor
 STOP_RETRY_SECONDS = 0.01  # a stop signal that came during a log call is acted on this much later
 
 
-class KlaxonWorker(SimpleWorker):
+PUBSUB_WAKE_SECONDS = 0.2  # the longest a worker's command thread sleeps between two looks (RQ: 60)
+
+
+class PromptWorker(SimpleWorker):
+    """An RQ SimpleWorker that ends at once. RQ's thread for its commands (stop a job, shut down)
+    waits up to 60 s at a time, and with redis-py 8.2 ``PubSubWorkerThread.stop()`` joins that
+    thread with no timeout: a worker whose unsubscribe reached the thread before the stop waited
+    the whole 60 s to end (every burst worker of the tests, a `klaxon worker` asked to stop)."""
+
+    def subscribe(self):
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=PUBSUB_WAKE_SECONDS, daemon=True, exception_handler=self._pubsub_exception_handler)
+
+
+class KlaxonWorker(PromptWorker):
     """An RQ SimpleWorker whose SIGINT/SIGTERM also stop Klaxon's wait-for-Redis loop."""
 
     max_connection_wait_time = REDIS_WAIT_MAX  # RQ's own back-off while dequeuing (default 60 s)

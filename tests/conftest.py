@@ -245,13 +245,12 @@ def client(app):
 @pytest.fixture
 def run_jobs(app):
     """Process every queued (and due scheduled) job in this process, like a worker would."""
-    from rq import SimpleWorker
-
     from runtime.queue import QUEUES, redis_conn
+    from runtime.worker import PromptWorker
 
     def run(rounds=5):
         for _ in range(rounds):
-            worker = SimpleWorker(list(QUEUES), connection=redis_conn())
+            worker = PromptWorker(list(QUEUES), connection=redis_conn())
             worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
             if not any(q for q in _queue_counts()):
                 break

@@ -7,13 +7,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from rq import SimpleWorker
 
 from alerting import jobs
 from extensions import db
 from models import AlertTarget, Shift, utcnow
 from runtime.queue import QUEUES, get_queue, redis_conn
 from runtime.sweeper import sweep_once
+from runtime.worker import PromptWorker
 from tests.support import add_user, alert_json, hook, notify_config, trigger, wait_until
 
 MINUTE = 0.5  # seconds
@@ -60,7 +60,7 @@ def dispatch_only(receiver):
     next step that it queues stays in Redis, even when that step was already due as it was queued
     (under load the dispatch alone can outlast a short delay; run_jobs would then take it too)."""
     assert [job.func_name for job in get_queue("notify").get_jobs()] == [jobs.DISPATCH_PENDING.function]
-    SimpleWorker(list(QUEUES), connection=redis_conn()).work(burst=True, max_jobs=1, logging_level="WARNING")
+    PromptWorker(list(QUEUES), connection=redis_conn()).work(burst=True, max_jobs=1, logging_level="WARNING")
     return paths(receiver)
 
 

@@ -84,3 +84,29 @@ def test_in_logging_sees_a_frame_inside_the_logging_module():
         logger.handlers.clear()
     import sys
     assert seen == [True] and in_logging(sys._getframe()) is False
+
+
+def test_a_worker_whose_unsubscribe_reached_its_command_thread_first_still_ends_at_once(app):
+    """RQ unsubscribes, then stops and joins its command thread; should the thread read the
+    unsubscribe's reply before the stop, it sleeps a whole ``sleep_time`` before it looks again,
+    and redis-py 8.2's stop() waits for it (RQ's 60 s: each such test worker took a minute to end)."""
+    from runtime.queue import QUEUES, redis_conn
+    from runtime.worker import PromptWorker
+
+    worker = PromptWorker(list(QUEUES), connection=redis_conn())
+    worker.subscribe()
+    thread = worker.pubsub_thread
+    deadline = time.monotonic() + 10
+    while not worker.pubsub.subscribed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.pubsub.unsubscribe()  # the thread reads the reply: now it sleeps, unsubscribed
+    while worker.pubsub.subscribed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not worker.pubsub.subscribed
+    time.sleep(0.05)
+    ending = threading.Thread(target=worker.unsubscribe, daemon=True)
+    ending.start()
+    ending.join(5)
+    assert not ending.is_alive(), "the worker's command thread kept it from ending"
+    thread.join(5)
+    assert not thread.is_alive()
