@@ -222,3 +222,18 @@ def test_jobs_queued_together_are_dropped_with_a_warning_when_redis_is_away(app,
     with caplog.at_level("WARNING", logger="klaxon.queue"):
         assert queue.enqueue_all("webhooks", jobs) is False
     assert "could not queue 3 jobs on webhooks" in caplog.text
+
+
+def test_postgresql_gets_two_writer_threads_per_process_and_four_in_all_sqlite_one(app, monkeypatch):
+    """KLAXON_WEB_WORKERS 1 and 2 give two writer threads each on PostgreSQL; from 3 on, one per
+    process (more would split the same load into ever smaller batches); SQLite always one."""
+    import dataclasses
+
+    settings = app.config["KLAXON"]
+    threads = {}
+    for web_workers in (1, 2, 3, 4, 8):
+        monkeypatch.setitem(app.config, "KLAXON", dataclasses.replace(settings, web_workers=web_workers))
+        threads[web_workers] = group_commit.threads_for(app)
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    assert threads == (dict.fromkeys(threads, 1) if sqlite else {1: 2, 2: 2, 3: 1, 4: 1, 8: 1})

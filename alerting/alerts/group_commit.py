@@ -33,6 +33,7 @@ log = logging.getLogger("klaxon.group_commit")
 MAX_BATCH = 64  # tickets per transaction
 TAKEN_BACKSTOP_SECONDS = 120
 WRITERS_PG = 2
+WRITERS_PG_IN_ALL = 4  # writer threads of all web processes together, at least one per process
 IDLE_SECONDS = 5.0  # an idle writer thread ends, so apps made and dropped (tests) do not keep threads
 QUEUED, TAKEN, WITHDRAWN = "queued", "taken", "withdrawn"
 # session.info: reads that stay valid for one batch's transaction (e.g. the maintenance windows,
@@ -252,12 +253,16 @@ def writer(app) -> Writer:
 
 def threads_for(app) -> int:
     """Writer threads per process: one for SQLite (one writer at a time anyway); on PostgreSQL,
-    which writes concurrently, WRITERS_PG, so one batch's round trips do not hold up the next's.
-    Two, not four: each thread's batches are smaller, and a batch's fixed cost (BEGIN, the version
+    which writes concurrently, WRITERS_PG, so one batch's round trips do not hold up the next's,
+    but no more than WRITERS_PG_IN_ALL for all web processes together (at least one each).
+    Few, because each thread's batches are smaller, and a batch's fixed cost (BEGIN, the version
     read, COMMIT, the bell) is most of the writer's CPU (bench.writer: 1.13 against 1.58 ms per
-    alert); bench.ingest_scale and a run beside six CPU hogs are in BENCHMARKS.md."""
+    alert); with two threads in each of four web processes the batches shrank so far (1.5–2.0
+    commits per alert) that four processes took fewer alerts/s than two (BENCHMARKS.md)."""
     with app.app_context():
-        return 1 if db.engine.dialect.name == "sqlite" else WRITERS_PG
+        if db.engine.dialect.name == "sqlite":
+            return 1
+    return max(1, min(WRITERS_PG, WRITERS_PG_IN_ALL // app.config["KLAXON"].web_workers))
 
 
 def submit(work: Callable[[], Any], wait: float) -> Any:
