@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support import make_config, trigger
+from tests.support import clear_of_a_minute_edge, make_config, trigger
 
 
 def version():
@@ -171,6 +171,7 @@ def test_the_request_reads_the_configuration_once_and_an_edit_elsewhere_shows_at
     edit(enabled=False)
     assert send_alert(client, rotated, {"subject": "disabled"}).status_code == 409
     edit(enabled=True, rate_limit_per_minute=1)
+    clear_of_a_minute_edge()
     assert send_alert(client, rotated, {"subject": "one"}).status_code == 202
     limited = send_alert(client, rotated, {"subject": "two"})
     assert limited.status_code == 429, limited.get_json()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.support import send_alert
+from tests.support import clear_of_a_minute_edge, send_alert
 from tests.test_sources_e2e import (
     accepted,
     alert_json,
@@ -94,7 +94,9 @@ def test_a_disabled_configuration_refuses_events(api, client, config):
 
 
 def test_it_keeps_the_configurations_rate_limit(api, client, config):
-    api.patch(f"/api/v1/configurations/{config['uuid']}", json={"rateLimitPerMinute": 1})
+    patched = api.patch(f"/api/v1/configurations/{config['uuid']}", json={"rateLimitPerMinute": 1})
+    assert patched.status_code == 200 and patched.get_json()["rateLimitPerMinute"] == 1, patched.get_json()
+    clear_of_a_minute_edge()
     accepted(enqueue(client, pagerduty_event(config, "pagerduty_trigger.json")))
     response = enqueue(client, pagerduty_event(config, "pagerduty_trigger.json", dedup_key="another"))
     assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
