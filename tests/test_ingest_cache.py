@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support import clear_of_a_minute_edge, make_config, trigger
+from tests.support import clear_of_a_minute_edge, make_config, send_alert, trigger
 
 
 def version():
@@ -122,7 +122,6 @@ def test_the_writer_reads_the_configuration_once_then_sees_each_change_in_the_ne
     assert "maintenance" not in trigger(client, cfg, {"subject": "not held"})
 
     assert api.patch(f"/api/v1/configurations/{cfg['uuid']}", json={"enabled": False}).status_code == 200
-    from tests.support import send_alert
 
     assert send_alert(client, cfg, {"subject": "disabled"}).status_code == 409
 
@@ -138,7 +137,6 @@ def test_the_request_reads_the_configuration_once_and_an_edit_elsewhere_shows_at
     from blueprints import inbound
     from extensions import db
     from models import Alert
-    from tests.support import send_alert
 
     reads: list[str] = []
     read = inbound.load_configuration

@@ -4,6 +4,7 @@ import io
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -12,6 +13,7 @@ from redis import Redis
 from rq.exceptions import StopRequested
 
 from runtime.worker import KlaxonWorker, in_logging
+from tests.support import wait_until
 
 
 class StopWhileEmitting(logging.Handler):
@@ -96,17 +98,23 @@ def test_a_worker_whose_unsubscribe_reached_its_command_thread_first_still_ends_
     worker = PromptWorker(list(QUEUES), connection=redis_conn())
     worker.subscribe()
     thread = worker.pubsub_thread
-    deadline = time.monotonic() + 10
-    while not worker.pubsub.subscribed and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: worker.pubsub.subscribed, 10, interval=0.01, message="the worker subscribed")
     worker.pubsub.unsubscribe()  # the thread reads the reply: now it sleeps, unsubscribed
-    while worker.pubsub.subscribed and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not worker.pubsub.subscribed
-    time.sleep(0.05)
+    wait_until(lambda: not worker.pubsub.subscribed, 10, interval=0.01, message="the unsubscribe read")
+    wait_until(lambda: sleeping_unsubscribed(thread), 10, interval=0.01, message="the thread asleep")
     ending = threading.Thread(target=worker.unsubscribe, daemon=True)
     ending.start()
     ending.join(5)
     assert not ending.is_alive(), "the worker's command thread kept it from ending"
     thread.join(5)
     assert not thread.is_alive()
+
+
+def sleeping_unsubscribed(thread: threading.Thread) -> bool:
+    """Whether ``thread`` waits inside PubSub.get_message for a subscription (its sleep_time)."""
+    frame = sys._current_frames().get(thread.ident)
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return "get_message" in names and "wait" in names
