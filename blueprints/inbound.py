@@ -236,7 +236,7 @@ def locate(config_uuid: str, ping_only: bool = False, fresh: bool = True) -> tup
         try:
             return cached, opened(cached, ping_only), True
         except Reject:
-            pass  # a refusal is never the snapshot's: made again from a fresh read
+            raise Stale from None  # a refusal is never the snapshot's: made again from a fresh read
     try:
         cfg = load_configuration(config_uuid)
     except Reject:
