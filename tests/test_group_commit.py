@@ -1,5 +1,6 @@
 """Group commit of the integration URL (issue 17; alerting/alerts/group_commit.py): many requests in
 one transaction, each answered after its batch commits; a failure fails only its own requests."""
+import collections
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -34,9 +35,7 @@ def one_writer_thread(monkeypatch):
     """The app's writer with one thread in either database (PostgreSQL's has WRITERS_PG), so what
     queues behind a held ticket goes in as one batch."""
     monkeypatch.setattr(group_commit, "WRITERS_PG", 1)
-    for old in list(group_commit._writers.values()):
-        with old.gate:
-            old.closed = True  # the next submit starts a writer with one thread
+    group_commit._writers.clear()  # the next submit makes a writer with one batch at a time
 
 
 def held_writer(app):
@@ -44,7 +43,7 @@ def held_writer(app):
     tickets submitted meanwhile wait and go in together as one batch."""
     db.session.rollback()  # the test's own session holds no transaction (on SQLite: no writer lock)
     writer = group_commit.writer(app)
-    assert len(writer.threads) == 1
+    assert writer.slots == 1
     release, started = threading.Event(), threading.Event()
 
     def hold():
@@ -64,7 +63,7 @@ def one_batch(writer, release, send, count=8):
     threads = [threading.Thread(target=lambda i=i: results.append(send(i))) for i in range(count)]
     for thread in threads:
         thread.start()
-    wait_until(lambda: writer.tickets.qsize() >= count, 10, interval=0.01, message=f"{count} tickets queued")
+    wait_until(lambda: len(writer.tickets) >= count, 10, interval=0.01, message=f"{count} tickets queued")
     release.set()
     for thread in threads:
         thread.join(30)
@@ -109,7 +108,7 @@ def test_a_failing_request_fails_alone_and_its_batch_mates_are_stored(app, confi
     failing = threading.Thread(target=submit, args=("bad", bad))
     for thread in [*good[:2], failing, good[2]]:
         thread.start()
-    wait_until(lambda: writer.tickets.qsize() >= 4, 10, interval=0.01, message="4 tickets queued")
+    wait_until(lambda: len(writer.tickets) >= 4, 10, interval=0.01, message="4 tickets queued")
     release.set()
     for thread in [*good, failing]:
         thread.join(30)
@@ -140,7 +139,7 @@ def test_a_batch_whose_commit_fails_answers_503_with_retry_after_and_stores_noth
     real_commit = Session.commit
 
     def failing_commit(self):
-        if threading.current_thread().name == "klaxon-group-commit":
+        if self.info.get(group_commit.BATCH_CACHE) is not None:  # a batch's commit
             raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
         return real_commit(self)
 
@@ -159,7 +158,7 @@ def test_a_ticket_the_writer_never_took_in_time_is_withdrawn_and_never_runs(app,
     with pytest.raises(group_commit.WriterBusy):
         writer.submit(ran.set, 0.2)
     release.set()
-    wait_until(lambda: writer.tickets.empty(), 10, interval=0.01, message="the queue drained")
+    wait_until(lambda: not writer.tickets, 10, interval=0.01, message="the queue drained")
     writer.submit(lambda: None, 10)  # one more batch after the withdrawn ticket was skipped
     assert not ran.is_set()
 
@@ -225,7 +224,7 @@ def test_jobs_queued_together_are_dropped_with_a_warning_when_redis_is_away(app,
 
 
 def test_postgresql_gets_two_writer_threads_per_process_and_four_in_all_sqlite_one(app, monkeypatch):
-    """KLAXON_WEB_WORKERS 1 and 2 give two writer threads each on PostgreSQL; from 3 on, one per
+    """KLAXON_WEB_WORKERS 1 and 2 give two batches at once each on PostgreSQL; from 3 on, one per
     process (more would split the same load into ever smaller batches); SQLite always one."""
     import dataclasses
 
@@ -237,3 +236,114 @@ def test_postgresql_gets_two_writer_threads_per_process_and_four_in_all_sqlite_o
     with app.app_context():
         sqlite = db.engine.dialect.name == "sqlite"
     assert threads == (dict.fromkeys(threads, 1) if sqlite else {1: 2, 2: 2, 3: 1, 4: 1, 8: 1})
+
+
+def test_a_request_that_finds_no_batch_running_commits_in_its_own_thread(app, one_writer_thread):
+    db.session.rollback()
+    writer = group_commit.writer(app)
+    before = writer.batches
+    ran_in = writer.submit(threading.get_ident, 10)
+    assert ran_in == threading.get_ident(), "no hand-over to another thread"
+    assert writer.batches == before + 1 and writer.leading == 0 and not writer.tickets
+
+
+def test_the_first_request_queued_behind_a_batch_leads_the_next_with_all_the_others(app, one_writer_thread):
+    writer, release = held_writer(app)
+    before = writer.batches
+    callers, ran_in = {}, {}
+
+    def send(i):
+        def work():
+            ran_in[i] = threading.get_ident()
+        callers[i] = threading.get_ident()
+        if i:  # the first is queued before the others
+            wait_until(lambda: len(writer.tickets) >= 1, 10, interval=0.005, message="the first ticket queued")
+        return writer.submit(work, 10)
+
+    one_batch(writer, release, send)
+    assert writer.batches - before == 2, "the held batch, then the eight together"
+    assert set(ran_in.values()) == {callers[0]}, "the first queued ran the eight, in its own thread"
+    assert writer.leading == 0 and not writer.tickets
+
+
+def test_postgresql_slots_let_two_batches_run_at_once_and_a_third_waits(app):
+    """With two slots (PostgreSQL's), two leaders hold batches at once; a third request queues and
+    is led when one of them commits."""
+    db.session.rollback()
+    writer = group_commit.Writer(app, threads=2)
+    release, running = threading.Event(), threading.Semaphore(0)
+
+    def hold():
+        running.release()
+        release.wait(30)
+
+    holders = [threading.Thread(target=writer.submit, args=(hold, 30), daemon=True) for _ in range(2)]
+    for thread in holders:
+        thread.start()
+    assert running.acquire(timeout=10) and running.acquire(timeout=10), "two batches at once"
+    assert writer.leading == 2
+    third = {}
+    waiting = threading.Thread(target=lambda: third.update(thread=writer.submit(threading.get_ident, 30)))
+    waiting.start()
+    wait_until(lambda: len(writer.tickets) == 1, 10, interval=0.005, message="the third queued")
+    assert "thread" not in third
+    release.set()
+    waiting.join(30)
+    for thread in holders:
+        thread.join(30)
+    assert third["thread"] == waiting.ident, "it led its own batch once a slot was free"
+    assert writer.batches == 3 and writer.leading == 0
+
+
+def test_a_leader_made_while_another_slot_ran_its_ticket_returns_the_slot(app, monkeypatch):
+    """PostgreSQL's two slots: a request made the next leader may find its ticket already run by the
+    other slot's new leader before it wakes. It answers with that batch's result and gives its slot
+    back (with the slot kept, the process would be left with one, then none: every request a 503)."""
+    db.session.rollback()
+    gate = threading.Event()
+
+    class GatedEvent(threading.Event):
+        def wait(self, timeout=None):
+            gate.wait(30)  # the ticket's request is slow to wake: the hand-over happens first
+            return super().wait(timeout)
+
+    def late():
+        return "late's own result"
+
+    class Ticket(group_commit.Ticket):
+        def __init__(self, work):
+            super().__init__(work)
+            if work is late:
+                self.wake = GatedEvent()
+
+    monkeypatch.setattr(group_commit, "Ticket", Ticket)
+    writer = group_commit.Writer(app, threads=2)
+    releases = [threading.Event(), threading.Event()]
+    running = threading.Semaphore(0)
+
+    def holder(release):
+        def hold():
+            running.release()
+            release.wait(30)
+        return threading.Thread(target=writer.submit, args=(hold, 30), daemon=True)
+
+    holders = [holder(r) for r in releases]
+    for thread in holders:
+        thread.start()
+    assert running.acquire(timeout=10) and running.acquire(timeout=10)
+    result = {}
+    waiting = threading.Thread(target=lambda: result.update(late=writer.submit(late, 30)))
+    waiting.start()
+    wait_until(lambda: len(writer.tickets) == 1, 10, interval=0.005, message="late queued")
+    releases[0].set()  # slot 1's leader commits and makes late the next leader; late does not wake yet
+    holders[0].join(30)
+    releases[1].set()  # slot 2's leader commits; late is already a leader, so slot 2 is free
+    holders[1].join(30)
+    assert writer.leading == 1
+    assert writer.submit(lambda: "new", 10) == "new"  # a new leader in slot 2 runs late's ticket with its own
+    assert writer.tickets == collections.deque()
+    gate.set()
+    waiting.join(30)
+    assert result == {"late": "late's own result"}
+    assert writer.leading == 0, "the slot handed to late came back"
+    assert writer.batches == 3

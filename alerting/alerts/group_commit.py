@@ -1,26 +1,31 @@
-"""Group commit for the integration URL: one writer thread per process, one transaction per batch.
+"""Group commit for the integration URL: one transaction per batch, led by a request's own thread.
 
 A request thread does everything that only reads (its configuration, the key, parsing, the rate
 limit) before any write lock, then hands ``work`` (a function that writes through ``db.session``
-and returns what the 202 needs) to ``submit``. The process's writer thread takes every ticket
-waiting, runs their work one after the other in ONE transaction and commits; each request is
-woken only after its batch has committed, so the 202 still means "durably stored".
+and returns what the 202 needs) to ``submit``. If no batch is running (on PostgreSQL: fewer than
+the process's slots), the request leads: in its own thread it takes every ticket waiting, runs
+their work one after the other in ONE transaction and commits. Requests that arrive meanwhile
+queue; the next leader is the first of them, and it takes all the others. Each request is
+answered only after its batch has committed, so the 202 still means "durably stored".
+(Until 5 Dec 2026 a writer thread of its own ran every batch: two thread hand-overs more per
+request; leading from the request's thread took 6-20 % less web CPU per alert, BENCHMARKS.md.)
 
 If any work of a batch raises, or the commit fails, the whole batch is rolled back (no partial
 alert) and each of its tickets is run again alone, in a transaction of its own: a bad request
 or a deadlock fails only the requests that fail by themselves, as they did before batching.
 
-A request waits at most ``wait`` seconds (the database lock timeout) for the writer to take its
+A request waits at most ``wait`` seconds (the database lock timeout) for a leader to take its
 ticket; a ticket not yet taken by then is withdrawn (it will never run) and the request answers
 503. Once taken, the request waits for its batch's outcome (which the database's own lock
 timeout bounds), so a request never answers non-202 for an alert that was stored.
 """
 from __future__ import annotations
 
+import collections
 import logging
 import os
-import queue as stdqueue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,8 +38,7 @@ log = logging.getLogger("klaxon.group_commit")
 MAX_BATCH = 64  # tickets per transaction
 TAKEN_BACKSTOP_SECONDS = 120
 WRITERS_PG = 2
-WRITERS_PG_IN_ALL = 4  # writer threads of all web processes together, at least one per process
-IDLE_SECONDS = 5.0  # an idle writer thread ends, so apps made and dropped (tests) do not keep threads
+WRITERS_PG_IN_ALL = 4  # batches at once in all web processes together, at least one per process
 QUEUED, TAKEN, WITHDRAWN = "queued", "taken", "withdrawn"
 # session.info: reads that stay valid for one batch's transaction (e.g. the maintenance windows,
 # which no work of a batch writes); present only while a batch runs, emptied on its rollback
@@ -47,103 +51,123 @@ def batch_cache() -> dict | None:
 
 
 class WriterBusy(OperationalError):
-    """The writer did not take the ticket in time (answered with SPEC §2's 503)."""
+    """No leader took the ticket in time (answered with SPEC §2's 503)."""
 
     def __init__(self, wait: float):
         super().__init__("group commit", {}, Exception(f"no writer turn within {wait:g} s"))
 
 
-class Closed(Exception):
-    """The writer ended (idle) before the ticket was put; submit to a new one."""
-
-
 class Ticket:
+    """One request's work. Its state changes under its writer's lock; ``wake`` is set when it is
+    finished or when it is made the next leader (``lead``)."""
+
     def __init__(self, work: Callable[[], Any]):
         self.work = work
         self.state = QUEUED
-        self.lock = threading.Lock()
-        self.done = threading.Event()
+        self.lead = False  # made the next leader, not yet woken to it
+        self.designated = False  # made a leader at all (a slot's hand-over skips it)
+        self.finished = False
+        self.wake = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
 
-    def take(self) -> bool:
-        with self.lock:
-            if self.state != QUEUED:
-                return False
-            self.state = TAKEN
-            return True
-
-    def withdraw(self) -> bool:
-        """True if the ticket will never run; False if the writer already has it."""
-        with self.lock:
-            if self.state == QUEUED:
-                self.state = WITHDRAWN
-                return True
-            return False
-
     def finish(self, result: Any = None, error: BaseException | None = None) -> None:
         self.result, self.error = result, error
-        self.done.set()
+        self.finished = True
+        self.wake.set()
 
 
 class Writer:
-    """The writer thread of one process (started on first use, again after a fork)."""
+    """The group commit of one process (a new one after a fork): leader and followers.
+
+    A request that finds fewer than ``slots`` batches running leads: in its own thread (in an app
+    context of its own, so a session of its own) it takes every ticket waiting, its own included,
+    runs them in one transaction and commits. Requests arriving meanwhile queue and wait; when a
+    leader has committed, the first ticket still queued is made the next leader, and it takes all
+    that queued behind it. A request's path hands over to no other thread unless it arrives while
+    a batch runs, and then once (to wake it: its batch committed, or it leads next)."""
 
     def __init__(self, app, threads: int = 1):
         self.app = app
-        self.tickets: stdqueue.SimpleQueue[Ticket] = stdqueue.SimpleQueue()
+        self.slots = threads  # batches that may run at once (leaders)
         self.pid = os.getpid()
         self.batches = 0  # committed batches, for tests and the bench
-        self.gate = threading.Lock()  # a ticket is never put after the writer decided to end
-        self.closed = False
-        self.threads = [threading.Thread(target=self._run, name="klaxon-group-commit", daemon=True)
-                        for _ in range(threads)]
-        for thread in self.threads:
-            thread.start()
+        self.lock = threading.Lock()
+        self.tickets: collections.deque[Ticket] = collections.deque()  # queued, oldest first
+        self.leading = 0
 
     def submit(self, work: Callable[[], Any], wait: float) -> Any:
-        """``work``'s result once its batch committed; raises its error, or WriterBusy, or Closed."""
+        """``work``'s result once its batch committed; raises its error, or WriterBusy."""
         ticket = Ticket(work)
-        with self.gate:
-            if self.closed:
-                raise Closed
-            self.tickets.put(ticket)
-        if not ticket.done.wait(wait) and ticket.withdraw():
-            raise WriterBusy(wait)
-        # taken: its batch is bounded by the database's own lock timeout, so this is a backstop
-        if not ticket.done.wait(TAKEN_BACKSTOP_SECONDS):
+        with self.lock:
+            self.tickets.append(ticket)
+            lead = self.leading < self.slots
+            if lead:
+                self.leading += 1
+        if not lead:
+            lead = self._follow(ticket, wait)
+        if lead:
+            self._lead(ticket)
+        # unfinished here: the leader of another slot took it first, and its batch answers
+        if not ticket.finished and not ticket.wake.wait(TAKEN_BACKSTOP_SECONDS):
             log.error("a taken ticket had no outcome within %d s", TAKEN_BACKSTOP_SECONDS)
             raise WriterBusy(TAKEN_BACKSTOP_SECONDS)
         if ticket.error is not None:
             raise ticket.error
         return ticket.result
 
-    def _run(self) -> None:
+    def _follow(self, ticket: Ticket, wait: float) -> bool:
+        """Wait for the ticket's batch; True if the ticket was made the next leader instead. A
+        ticket no leader took within ``wait`` is withdrawn (it will never run): WriterBusy. Once
+        taken, its batch is bounded by the database's own lock timeout (the backstop is a backstop)."""
+        deadline = time.monotonic() + wait
+        backstop = deadline + TAKEN_BACKSTOP_SECONDS
         while True:
-            try:
-                batch = [self.tickets.get(timeout=IDLE_SECONDS)]
-            except stdqueue.Empty:
-                with self.gate:
-                    if self.tickets.empty():  # idle (or ended by another thread): the next submit starts a new writer
-                        self.closed = True
-                        return
-                continue
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self.tickets.get_nowait())
-                except stdqueue.Empty:
+            ticket.wake.wait(max(0.0, (deadline if ticket.state == QUEUED else backstop) - time.monotonic()))
+            with self.lock:
+                if ticket.lead:  # first: a slot handed over is taken even if another leader ran the ticket
+                    ticket.lead = False
+                    ticket.wake.clear()
+                    return True
+                if ticket.finished:
+                    return False
+                if ticket.state == QUEUED and time.monotonic() >= deadline:
+                    ticket.state = WITHDRAWN
+                    self.tickets.remove(ticket)
+                    raise WriterBusy(wait)
+            if time.monotonic() >= backstop:
+                log.error("a taken ticket had no outcome within %d s", TAKEN_BACKSTOP_SECONDS)
+                raise WriterBusy(TAKEN_BACKSTOP_SECONDS)
+
+    def _lead(self, own: Ticket) -> None:
+        """Commit batches of what is queued until ``own`` is done or taken by another slot's leader
+        (PostgreSQL's two), then pass the lead on."""
+        try:
+            while not own.finished:
+                with self.lock:
+                    batch = [self.tickets.popleft() for _ in range(min(MAX_BATCH, len(self.tickets)))]
+                    for ticket in batch:
+                        ticket.state = TAKEN
+                if not batch:  # own is in the batch of another slot's leader
                     break
-            batch = [ticket for ticket in batch if ticket.take()]
-            if not batch:
-                continue
-            try:
-                with self.app.app_context():
-                    self._commit(batch)
-            except BaseException as exc:  # never let the thread die with requests waiting
-                log.exception("group commit failed outside a transaction")
-                for ticket in batch:
-                    if not ticket.done.is_set():
-                        ticket.finish(error=exc)
+                try:
+                    with self.app.app_context():
+                        self._commit(batch)
+                except BaseException as exc:  # every taken request gets an answer, whatever happened
+                    log.exception("group commit failed outside a transaction")
+                    for ticket in batch:
+                        if not ticket.finished:
+                            ticket.finish(error=exc)
+                    if not isinstance(exc, Exception):
+                        raise
+        finally:
+            with self.lock:  # the first queued ticket not already made a leader (by another slot) leads next
+                nxt = next((ticket for ticket in self.tickets if not ticket.designated), None)
+                if nxt is not None:
+                    nxt.lead = nxt.designated = True
+                    nxt.wake.set()
+                else:
+                    self.leading -= 1
 
     def _commit(self, batch: list[Ticket]) -> None:
         # what the batch loaded stays readable, detached, after the commit (its session is removed
@@ -236,25 +260,24 @@ _start = threading.Lock()
 
 
 def writer(app) -> Writer:
-    """This process's writer for ``app`` (a new one after a fork, as threads do not survive it, or
-    after the last one ended idle)."""
+    """This process's writer for ``app`` (a new one after a fork, as locks do not survive it)."""
     key = id(app)
     found = _writers.get(key)
-    if found is not None and found.app is app and found.pid == os.getpid() and not found.closed:
+    if found is not None and found.app is app and found.pid == os.getpid():
         return found
     with _start:
-        for stale in [k for k, w in _writers.items() if w.closed or w.pid != os.getpid()]:
+        for stale in [k for k, w in _writers.items() if w.pid != os.getpid()]:
             del _writers[stale]
         found = _writers.get(key)
-        if found is None or found.app is not app or found.closed:
+        if found is None or found.app is not app:
             found = _writers[key] = Writer(app, threads_for(app))
         return found
 
 
 def threads_for(app) -> int:
-    """Writer threads per process: one for SQLite (one writer at a time anyway); on PostgreSQL,
-    which writes concurrently, WRITERS_PG, so one batch's round trips do not hold up the next's,
-    but no more than WRITERS_PG_IN_ALL for all web processes together (at least one each).
+    """Batches at once (leaders) per process: one for SQLite (one writer at a time anyway); on
+    PostgreSQL, which writes concurrently, WRITERS_PG, so one batch's round trips do not hold up
+    the next's, but no more than WRITERS_PG_IN_ALL for all web processes together (at least one each).
     Few, because each thread's batches are smaller, and a batch's fixed cost (BEGIN, the version
     read, COMMIT, the bell) is most of the writer's CPU (bench.writer: 1.13 against 1.58 ms per
     alert); with two threads in each of four web processes the batches shrank so far (1.5–2.0
@@ -266,16 +289,10 @@ def threads_for(app) -> int:
 
 
 def submit(work: Callable[[], Any], wait: float) -> Any:
-    """Run ``work`` in the current app's writer, in a batch's transaction; its result once committed."""
+    """Run ``work`` in the current app's group commit, in a batch's transaction; its result once committed."""
     from flask import current_app
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    for _ in range(3):  # a writer ends only when idle, so a second try finds a fresh one
-        try:
-            return writer(app).submit(work, wait)
-        except Closed:
-            continue
-    raise WriterBusy(wait)
+    return writer(current_app._get_current_object()).submit(work, wait)  # type: ignore[attr-defined]
 
 
 def _after_fork_in_child() -> None:
