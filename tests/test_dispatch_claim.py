@@ -265,6 +265,21 @@ def test_a_draining_jobs_bell_lapses_within_seconds_if_the_job_dies(app, client,
     assert len(ttls) == 2 and all(0 < ttl <= queue.HELD_SECONDS for ttl in ttls), ttls
 
 
+@pytest.mark.parametrize("every, pushes", [(3600.0, 1), (0.0, 6)])  # 6: every round (3 claims, 2 lingers, the last look)
+def test_a_draining_job_pushes_its_bells_expiry_back_once_a_second_not_every_round(
+        app, client, quiet, monkeypatch, every, pushes):
+    monkeypatch.setattr(dispatch, "CLAIM_BATCH", 1)
+    monkeypatch.setattr(dispatch, "KEEP_RUNG_EVERY", every)
+    new_alerts(client, quiet, 3)
+    as_if_a_worker_took_the_job()
+    pushed = []
+    real = queue.keep_rung
+    monkeypatch.setattr(queue, "keep_rung", lambda bell: (pushed.append(bell), real(bell)))
+    assert dispatch.dispatch_pending() == 3  # three rounds
+    assert len(pushed) == pushes, pushed  # the first round always: a killed job's bell lapses in seconds
+    assert 0 < queue.redis_conn().ttl(BELL) <= queue.HELD_SECONDS or not queue.redis_conn().exists(BELL)
+
+
 def test_a_job_that_dispatched_lingers_and_takes_an_alert_committed_meanwhile(app, client, quiet, monkeypatch):
     new_alerts(client, quiet, 1)
     as_if_a_worker_took_the_job()

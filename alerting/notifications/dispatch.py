@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from alerting import events, jobs
@@ -35,6 +35,9 @@ CLAIM_BATCH = 32  # new alerts claimed by one statement
 # apart, before it answers its bell: under load the next commit is a few ms away, and riding along
 # costs a look where a job of its own costs RQ's work around a job (issue 17, BENCHMARKS.md).
 LINGER_LOOKS, LINGER_SECONDS = 2, 0.004
+# The draining job pushes its bell's expiry (queue.HELD_SECONDS) back in its first round and then
+# at most this often, not every round: a round is a few ms, and each push is a Redis round-trip.
+KEEP_RUNG_EVERY = 1.0
 UNDISPATCHED = (Alert.dispatched_at.is_(None), Alert.status == "ACTIVE")  # new alerts no worker has claimed
 
 
@@ -60,6 +63,7 @@ def dispatch_pending(max_rounds: int = 50) -> int:
     """
     done = lingered = 0
     answered = contended = False
+    kept_at = None  # when the bell's expiry was last pushed back (a round-trip to Redis)
 
     def answer() -> None:
         nonlocal answered
@@ -69,8 +73,9 @@ def dispatch_pending(max_rounds: int = 50) -> int:
 
     try:
         for _ in range(max_rounds):
-            if not answered:
+            if not answered and (kept_at is None or time.monotonic() - kept_at >= KEEP_RUNG_EVERY):
                 jobs.DISPATCH_PENDING.keep_rung()  # a killed job's bell lapses in seconds, not 30
+                kept_at = time.monotonic()
             if not _any_pending():
                 if not done or answered or lingered >= LINGER_LOOKS:
                     break
@@ -97,11 +102,31 @@ def _linger() -> None:
     time.sleep(LINGER_SECONDS)
 
 
+# The statements of every round are built once: a statement built per call pays its construction
+# and its cache key every time (~10 % of a worker's CPU under ingest, bench.profile).
+ANY_PENDING = select(Alert.id).where(*UNDISPATCHED).limit(1)
+
+
 def _any_pending() -> bool:
     with db.engine.connect().execution_options(**{sqlite.READ_ONLY: True}) as conn:
-        found = conn.execute(select(Alert.id).where(*UNDISPATCHED).limit(1)).first()
+        found = conn.execute(ANY_PENDING).first()
         conn.rollback()
     return found is not None
+
+
+def _claim_statement(which):
+    return (update(Alert).where(which, *UNDISPATCHED)
+            .values(dispatched_at=bindparam("now"), updated_at=Alert.updated_at)
+            .returning(Alert.id).execution_options(synchronize_session=False))
+
+
+_pending = (select(Alert.id).where(*UNDISPATCHED).order_by(Alert.id).limit(bindparam("limit"))
+            .with_for_update(skip_locked=True).cte("pending").prefix_with("MATERIALIZED", dialect="postgresql"))
+# A CTE, computed once: as a plain IN (subquery), PostgreSQL's plan may run the subquery again
+# and claim more than ``limit`` (seen: 4 of LIMIT 2).
+CLAIM_PENDING = _claim_statement(Alert.id.in_(select(_pending.c.id)))
+CLAIM_ONE = _claim_statement(Alert.id == bindparam("alert_id"))
+ALERTS_BY_ID = select(Alert).where(Alert.id.in_(bindparam("ids", expanding=True)))
 
 
 def claim_pending(now: datetime, limit: int) -> list[int]:
@@ -109,24 +134,14 @@ def claim_pending(now: datetime, limit: int) -> list[int]:
     and return their ids in order; the caller's transaction stays open. On PostgreSQL the rows a
     concurrent claim holds are skipped (FOR UPDATE SKIP LOCKED), so two workers take different
     alerts instead of one waiting to find none; the outer conditions hold either way."""
-    pending = (select(Alert.id).where(*UNDISPATCHED).order_by(Alert.id).limit(limit).with_for_update(skip_locked=True)
-               .cte("pending").prefix_with("MATERIALIZED", dialect="postgresql"))
-    # A CTE, computed once: as a plain IN (subquery), PostgreSQL's plan may run the subquery again
-    # and claim more than ``limit`` (seen: 4 of LIMIT 2).
-    return _claim(Alert.id.in_(select(pending.c.id)), now)
-
-
-def _claim(which, now: datetime) -> list[int]:
-    return sorted(db.session.execute(
-        update(Alert).where(which, *UNDISPATCHED).values(dispatched_at=now, updated_at=Alert.updated_at)
-        .returning(Alert.id).execution_options(synchronize_session=False)).scalars())
+    return sorted(db.session.execute(CLAIM_PENDING, {"now": now, "limit": limit}).scalars())
 
 
 def dispatch_claimed(claimed: list[int], now: datetime, before_sending: Callable[[], None] | None = None) -> int:
     """Write the first wave of every alert claimed in the open transaction, commit once, then deliver
     them alert by alert (calling ``before_sending()`` first, if there is anything to send); returns
     deliveries."""
-    alerts = {a.id: a for a in db.session.query(Alert).filter(Alert.id.in_(claimed))}
+    alerts = {a.id: a for a in db.session.scalars(ALERTS_BY_ID, {"ids": claimed})}
     stopped = recipients.stopped_user_ids_by_alert([i for i in claimed if not alerts[i].suppressed])
     waves = {alert_id: ([] if alerts[alert_id].suppressed
                         else _first_wave(alerts[alert_id], now, stopped.get(alert_id, set())))
@@ -153,7 +168,7 @@ def dispatch_alert(alert_id: int) -> int:
     Suppressed alerts notify nobody; a SUSPENDED alert is left undispatched until it is resumed.
     """
     now = utcnow()
-    claimed = _claim(Alert.id == alert_id, now)
+    claimed = sorted(db.session.execute(CLAIM_ONE, {"now": now, "alert_id": alert_id}).scalars())
     if not claimed:
         db.session.rollback()
         return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -50,12 +51,16 @@ def stopped_user_ids(alert_id: int) -> set[int]:
     return {u for (u,) in db.session.query(Response.user_id).filter(Response.alert_id == alert_id, *STOPPED)}
 
 
+# built once (every dispatch round runs it): a statement built per call pays its cache key each time
+STOPPED_BY_ALERT = select(Response.alert_id, Response.user_id).where(
+    Response.alert_id.in_(bindparam("alert_ids", expanding=True)), *STOPPED)
+
+
 def stopped_user_ids_by_alert(alert_ids: list[int]) -> dict[int, set[int]]:
     """stopped_user_ids of several alerts in one query (a dispatch batch); alerts with none are absent."""
     found: dict[int, set[int]] = {}
     if alert_ids:
-        for alert_id, user_id in db.session.query(Response.alert_id, Response.user_id).filter(
-                Response.alert_id.in_(alert_ids), *STOPPED):
+        for alert_id, user_id in db.session.execute(STOPPED_BY_ALERT, {"alert_ids": list(alert_ids)}):
             found.setdefault(alert_id, set()).add(user_id)
     return found
 
