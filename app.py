@@ -13,7 +13,7 @@ from blueprints import BLUEPRINTS
 from cli import register_app_commands
 from config import ensure_secret_key, load_settings
 from extensions import csrf, db, login_manager
-from runtime import logsafe, queue, sqlite
+from runtime import idle_ping, logsafe, queue, sqlite
 
 HERE = Path(__file__).resolve().parent
 VERSION = "0.1.0"
@@ -70,6 +70,7 @@ def wire_database(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             sqlite.configure(engine, app.config["KLAXON"].db_lock_timeout_seconds)
+            idle_ping.configure(engine)  # instead of pool_pre_ping's ping at every checkout
     queue.listen(db.session)
 
 
@@ -129,7 +130,7 @@ def engine_options(url: str, wait: float = 5.0) -> dict:
     """Engine options; ``wait`` bounds how long a request waits for the database before its 503."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": wait, "check_same_thread": False}}
-    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800, "pool_timeout": wait}
+    options = {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800, "pool_timeout": wait}
     if url.startswith("postgresql"):
         options["connect_args"] = {"connect_timeout": max(1, round(wait))}
     return options

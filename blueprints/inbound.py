@@ -102,7 +102,7 @@ def load_configuration(config_uuid: str) -> ConfigurationSnapshot:
     sql, positional = _snapshot_sql(db.engine.dialect)
     dbapi_error = db.engine.dialect.loaded_dbapi.Error
     try:
-        conn = db.engine.raw_connection()  # the pool's pre-ping included
+        conn = db.engine.raw_connection()  # pinged first if it sat idle (runtime.idle_ping)
     except dbapi_error as exc:  # the pool raises the driver's own error: as SQLAlchemy's, it is a 503
         raise OperationalError("connect", {}, exc) from None
     try:
