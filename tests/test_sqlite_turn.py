@@ -101,3 +101,17 @@ def test_while_an_abandoned_waiter_still_waits_a_new_turn_waits_for_it(engine, o
     other_process.unlock()
     take(engine, 5)
     held_then_given_back(engine, other_process)
+
+
+def test_one_waiting_thread_per_process_serves_every_wait(engine, other_process):
+    """The thread that waits in flock is started once and kept, not started for each wait."""
+    def waiters():
+        return [t for t in threading.enumerate() if t.name == "klaxon-sqlite-turn"]
+
+    before = len(waiters())
+    for _ in range(3):
+        other_process.lock()
+        threading.Timer(0.05, other_process.unlock).start()
+        take(engine, 5)
+        held_then_given_back(engine, other_process)
+    assert len(waiters()) == before + 1
