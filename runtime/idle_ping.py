@@ -4,10 +4,10 @@ SQLAlchemy's ``pool_pre_ping`` sends ``SELECT 1`` at every checkout: one more ro
 group-commit batch and two for every dispatch round, though under load a connection was in use a
 few milliseconds before. Here a connection is pinged only when it comes out of the pool after more
 than ``IDLE_SECONDS`` unused (a database restarted meanwhile has cut it); a ping that fails makes
-the pool drop it and hand out a fresh one (``DisconnectionError``), as the pre-ping did. A
-connection cut while it was busy, or in the moment since, fails its first statement instead; the
-app answers that one request with SPEC §2's 503, and SQLAlchemy then drops every connection
-opened before it. SQLite engines are left alone (no server to lose).
+the pool drop every connection it holds and hand out a fresh one (``InvalidatePoolError``), as the
+pre-ping did. A connection cut while it was busy, or in the moment since, fails its first
+statement instead; the app answers that one request with SPEC §2's 503, and SQLAlchemy then drops
+every connection opened before it. SQLite engines are left alone (no server to lose).
 """
 from __future__ import annotations
 

@@ -134,7 +134,12 @@ def claim_pending(now: datetime, limit: int) -> list[int]:
     and return their ids in order; the caller's transaction stays open. On PostgreSQL the rows a
     concurrent claim holds are skipped (FOR UPDATE SKIP LOCKED), so two workers take different
     alerts instead of one waiting to find none; the outer conditions hold either way."""
-    return sorted(db.session.execute(CLAIM_PENDING, {"now": now, "limit": limit}).scalars())
+    return _claim(CLAIM_PENDING, now=now, limit=limit)
+
+
+def _claim(statement, **params) -> list[int]:
+    """The ids a claim statement (CLAIM_PENDING, CLAIM_ONE) marked dispatched, in order."""
+    return sorted(db.session.execute(statement, params).scalars())
 
 
 def dispatch_claimed(claimed: list[int], now: datetime, before_sending: Callable[[], None] | None = None) -> int:
@@ -168,7 +173,7 @@ def dispatch_alert(alert_id: int) -> int:
     Suppressed alerts notify nobody; a SUSPENDED alert is left undispatched until it is resumed.
     """
     now = utcnow()
-    claimed = sorted(db.session.execute(CLAIM_ONE, {"now": now, "alert_id": alert_id}).scalars())
+    claimed = _claim(CLAIM_ONE, now=now, alert_id=alert_id)
     if not claimed:
         db.session.rollback()
         return 0
